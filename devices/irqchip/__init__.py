@@ -1,0 +1,1 @@
+"""Interrupt controllers: the ARM PL190 vectored interrupt controller."""

@@ -1,0 +1,1 @@
+"""Miscellaneous blocks: the soclab system controller."""

@@ -1,0 +1,1 @@
+"""Serial ports: the ARM PL011 UART."""

@@ -1,0 +1,1 @@
+"""Timers: the soclab 1 MHz compare timer."""

@@ -1,0 +1,235 @@
+"""ARMv7-A (Cortex-A9) CPU: exception entry, IRQ entry, wfi, instruction counting.
+
+Exception entry follows the ARM ARM (B1.8 "Exception handling"): the new mode's SPSR takes the
+old CPSR, LR takes the preferred return address plus the architectural offset (IRQ +4, prefetch
+abort +4, data abort +8, undef next instruction, svc next instruction), CPSR.I is set (and A for
+aborts and IRQ), T follows SCTLR.TE, and the PC goes to the vector base — VBAR, or 0xFFFF0000
+when SCTLR.V is set (high vectors) — plus the vector's offset. Unicorn does the register banking
+when CPSR's mode changes. Fault status and address registers are set from what faulted: a bus
+error (an access no memory or register block answers, or a bad register access) is a
+synchronous external abort, FS = 0b01000.
+
+Not modelled: FIQ (no FIQ source on the SoC), monitor/hyp modes, asynchronous aborts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import capstone
+import unicorn
+from unicorn import arm_const as A
+
+from emulator.cpu.base import Cpu, Fault, GuestStop
+
+if TYPE_CHECKING:
+    from emulator.machine import Machine
+
+MODE_USR, MODE_FIQ, MODE_IRQ, MODE_SVC = 0x10, 0x11, 0x12, 0x13
+MODE_ABT, MODE_UND, MODE_SYS = 0x17, 0x1B, 0x1F
+CPSR_T, CPSR_F, CPSR_I, CPSR_A = 1 << 5, 1 << 6, 1 << 7, 1 << 8
+CPSR_IT = 0x0600_FC00
+SCTLR_V, SCTLR_EE, SCTLR_TE = 1 << 13, 1 << 25, 1 << 30
+
+VEC_UNDEF, VEC_SVC, VEC_PABT, VEC_DABT, VEC_IRQ = 0x04, 0x08, 0x0C, 0x10, 0x18
+FSR_EXTERNAL_ABORT = 0b01000
+FSR_DEBUG = 0b00010
+FSR_WNR = 1 << 11
+
+# QEMU's EXCP_* numbers as Unicorn's UC_HOOK_INTR reports them (target/arm/cpu.h)
+EXCP_UDEF, EXCP_SWI, EXCP_PREFETCH_ABORT, EXCP_DATA_ABORT = 1, 2, 3, 4
+EXCP_BKPT = 7
+
+# CP15 registers as (cp, is64, sec, crn, crm, opc1, opc2)
+CP15 = {
+    "SCTLR": (15, 0, 0, 1, 0, 0, 0),
+    "DFSR": (15, 0, 0, 5, 0, 0, 0),
+    "IFSR": (15, 0, 0, 5, 0, 0, 1),
+    "DFAR": (15, 0, 0, 6, 0, 0, 0),
+    "IFAR": (15, 0, 0, 6, 0, 0, 2),
+    "VBAR": (15, 0, 0, 12, 0, 0, 0),
+}
+
+MODE_NAMES = {MODE_USR: "usr", MODE_FIQ: "fiq", MODE_IRQ: "irq", MODE_SVC: "svc",
+              MODE_ABT: "abt", MODE_UND: "und", MODE_SYS: "sys"}
+
+
+class ArmCpu(Cpu):
+    arch = "armv7"
+    pc_reg = A.UC_ARM_REG_PC
+    line_size = 32
+
+    def __init__(self, machine: Machine) -> None:
+        uc = unicorn.Uc(unicorn.UC_ARCH_ARM, unicorn.UC_MODE_ARM)
+        uc.ctl_set_cpu_model(A.UC_CPU_ARM_CORTEX_A9)
+        uc.ctl_set_page_size(4096)
+        self._cs_arm = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_ARM)
+        self._cs_thumb = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB)
+        super().__init__(machine, uc)
+
+    # -- state --------------------------------------------------------------------------
+
+    def cp15(self, name: str) -> int:
+        return int(self.uc.reg_read(A.UC_ARM_REG_CP_REG, CP15[name]))
+
+    def set_cp15(self, name: str, value: int) -> None:
+        self.uc.reg_write(A.UC_ARM_REG_CP_REG, (*CP15[name], value & 0xFFFF_FFFF))
+
+    @property
+    def cpsr(self) -> int:
+        return int(self.uc.reg_read(A.UC_ARM_REG_CPSR))
+
+    def thumb(self) -> bool:
+        return bool(self.cpsr & CPSR_T)
+
+    def start_address(self) -> int:
+        return self.pc | (1 if self.thumb() else 0)
+
+    def irq_masked(self) -> bool:
+        return bool(self.cpsr & CPSR_I)
+
+    def vector_base(self) -> int:
+        return 0xFFFF_0000 if self.cp15("SCTLR") & SCTLR_V else self.cp15("VBAR") & ~0x1F
+
+    def registers(self) -> dict[str, int]:
+        regs = {f"r{i}": int(self.uc.reg_read(A.UC_ARM_REG_R0 + i)) for i in range(13)}
+        regs.update(sp=int(self.uc.reg_read(A.UC_ARM_REG_SP)),
+                    lr=int(self.uc.reg_read(A.UC_ARM_REG_LR)), pc=self.pc, cpsr=self.cpsr)
+        return regs
+
+    def mode_name(self) -> str:
+        return MODE_NAMES.get(self.cpsr & 0x1F, "?")
+
+    # -- boot ----------------------------------------------------------------------------
+
+    def boot(self, entry: int, dtb_addr: int) -> None:
+        """Datasheet §5 / Linux's ARM boot convention: SVC mode, IRQ/FIQ masked,
+        r0 = 0, r1 = 0xFFFFFFFF (no machine type: use the DTB), r2 = DTB address."""
+        self.uc.reg_write(A.UC_ARM_REG_CPSR, MODE_SVC | CPSR_I | CPSR_F | CPSR_A)
+        self.uc.reg_write(A.UC_ARM_REG_R0, 0)
+        self.uc.reg_write(A.UC_ARM_REG_R1, 0xFFFF_FFFF)
+        self.uc.reg_write(A.UC_ARM_REG_R2, dtb_addr)
+        self.pc = entry & ~1
+        if entry & 1:
+            self.uc.reg_write(A.UC_ARM_REG_CPSR, self.cpsr | CPSR_T)
+
+    # -- instruction counting and special instructions ------------------------------------
+
+    def count_block(self, addr: int, size: int) -> int:
+        if not self.thumb():
+            return size // 4
+        code = self.read_virt(addr, size)
+        n = 0
+        i = 0
+        while i < len(code) - 1:
+            hw = code[i] | code[i + 1] << 8
+            i += 4 if (hw >> 11) in (0b11101, 0b11110, 0b11111) else 2
+            n += 1
+        return max(n, 1)
+
+    def find_special(self, code: bytes) -> list[tuple[int, Callable[[int], bool]]]:
+        found: list[tuple[int, Callable[[int], bool]]] = []
+        for pattern, step in ((b"\x03\xf0\x20\xe3", 4), (b"\x30\xbf", 2),
+                              (b"\xaf\xf3\x03\x80", 2)):
+            i = code.find(pattern)
+            while i >= 0:
+                if i % step == 0:
+                    found.append((i, self._on_wfi))
+                i = code.find(pattern, i + 1)
+        return found
+
+    def _on_wfi(self, addr: int) -> bool:
+        """WFI: the CPU sleeps until an interrupt is pending (even a masked one)."""
+        if self.thumb():
+            hw = self.read_virt(addr, 2)
+            if hw == b"\x30\xbf":
+                size = 2
+            elif self.read_virt(addr, 4) == b"\xaf\xf3\x03\x80":
+                size = 4
+            else:
+                return False
+        elif self.read_virt(addr, 4) == b"\x03\xf0\x20\xe3":
+            size = 4
+        else:
+            return False
+        self.pc = addr + size
+        self.halted = True
+        return True
+
+    def resumed_at_wfi(self) -> bool:
+        """Unicorn may stop on a WFI by itself, PC on it; treat it as executed."""
+        pc = self.pc
+        if self.thumb():
+            return self.read_virt(pc, 2) == b"\x30\xbf" and self._on_wfi(pc)
+        return self.read_virt(pc, 4) == b"\x03\xf0\x20\xe3" and self._on_wfi(pc)
+
+    # -- exceptions ----------------------------------------------------------------------
+
+    def describe_intr(self, intno: int) -> Fault:
+        pc = self.pc
+        if intno == EXCP_SWI:
+            return Fault("svc", pc, intno=intno)
+        if intno == EXCP_UDEF:
+            return Fault("undef", pc, intno=intno, message="undefined instruction")
+        if intno == EXCP_BKPT:
+            return Fault("bkpt", pc, intno=intno, message="breakpoint")
+        if intno == EXCP_PREFETCH_ABORT:
+            return Fault("prefetch", pc, pc, intno=intno, message="prefetch abort")
+        if intno == EXCP_DATA_ABORT:
+            return Fault("data", pc, intno=intno, message="data abort")
+        return Fault("unknown", pc, intno=intno, message=f"CPU exception {intno}")
+
+    def _enter(self, mode: int, offset: int, lr: int, mask_async: bool) -> None:
+        cpsr = self.cpsr
+        sctlr = self.cp15("SCTLR")
+        new = (cpsr & ~(0x1F | CPSR_T | CPSR_IT | (1 << 9))) | mode | CPSR_I
+        if mask_async:
+            new |= CPSR_A
+        if sctlr & SCTLR_TE:
+            new |= CPSR_T
+        if sctlr & SCTLR_EE:
+            new |= 1 << 9
+        self.uc.reg_write(A.UC_ARM_REG_CPSR, new)
+        self.uc.reg_write(A.UC_ARM_REG_SPSR, cpsr)
+        self.uc.reg_write(A.UC_ARM_REG_LR, lr & 0xFFFF_FFFF)
+        self.pc = (self.vector_base() + offset) & 0xFFFF_FFFF
+
+    def take_irq(self) -> None:
+        self._enter(MODE_IRQ, VEC_IRQ, self.pc + 4, mask_async=True)
+
+    def insn_size(self, addr: int) -> int:
+        if not self.thumb():
+            return 4
+        hw = int.from_bytes(self.read_virt(addr, 2), "little")
+        return 4 if (hw >> 11) in (0b11101, 0b11110, 0b11111) else 2
+
+    def deliver(self, fault: Fault) -> None:
+        vbase = self.vector_base()
+        if fault.kind in ("prefetch", "data") and vbase <= fault.pc < vbase + 0x20:
+            raise GuestStop(
+                f"{fault.message} at pc={fault.pc:#010x} while entering the exception vectors at "
+                f"{vbase:#010x}: no vector table there (set VBAR or SCTLR.V)", 139)
+        if fault.kind == "svc":
+            self._enter(MODE_SVC, VEC_SVC, fault.pc, mask_async=False)
+        elif fault.kind == "undef":
+            self._enter(MODE_UND, VEC_UNDEF, fault.pc + self.insn_size(fault.pc), False)
+        elif fault.kind in ("prefetch", "bkpt"):
+            fs = FSR_DEBUG if fault.kind == "bkpt" else fault_status(fault)
+            self.set_cp15("IFSR", fs)
+            if fault.kind == "prefetch":
+                self.set_cp15("IFAR", fault.addr)
+            self._enter(MODE_ABT, VEC_PABT, fault.pc + 4, mask_async=True)
+        elif fault.kind == "data":
+            fs = fault_status(fault) | (FSR_WNR if fault.is_write else 0)
+            self.set_cp15("DFSR", fs)
+            self.set_cp15("DFAR", fault.addr)
+            self._enter(MODE_ABT, VEC_DABT, fault.pc + 8, mask_async=True)
+        else:
+            raise GuestStop(f"{fault.message} at pc={fault.pc:#010x}", 134)
+
+
+def fault_status(fault: Fault) -> int:
+    """Short-descriptor FSR encoding: FS[4] at bit 10, FS[3:0] at bits 3:0."""
+    fs = FSR_EXTERNAL_ABORT if fault.status is None else fault.status
+    return ((fs & 0x10) << 6) | (fs & 0xF)

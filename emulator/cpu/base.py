@@ -1,0 +1,280 @@
+"""The CPU: Unicorn plus what Unicorn leaves to us (ARCHITECTURE.md §1, §3, §4).
+
+Unicorn runs guest code in slices. Python owns the page-granular and event-granular work only:
+
+- TLB fills (`UC_TLB_VIRTUAL` + one `UC_HOOK_TLB_FILL` hook): the architecture's walker
+  decides where each page lives; with the MMU off it is the identity map.
+- Virtual time: the native block counter (emulator/native) counts instructions and stops the
+  slice at the next device deadline.
+- Exceptions: Unicorn reports them (`UC_HOOK_INTR`, `UC_ERR_INSN_INVALID`) before any
+  architectural entry happens, so the run loop performs the entry itself, per architecture.
+- Instructions Unicorn treats as no-ops or stops on (ARM `wfi`) are found by scanning each
+  executable page for their encodings when it is first mapped, and hooked at exactly those
+  addresses (`UC_HOOK_CODE` with begin == end costs nothing elsewhere). x86 `hlt` needs no
+  hook: Unicorn stops after it by itself, and the run loop recognises that stop.
+
+No `UC_HOOK_MEM_*` hook is ever registered, and nothing runs per instruction.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import unicorn
+from unicorn import Uc, UcError
+
+from emulator.bus import CACHE_VIEW_OFFSET, MmioRegion, PhysBus, buffer_address
+from emulator.native import BlockCounter
+
+if TYPE_CHECKING:
+    from emulator.machine import Machine
+
+PAGE_SIZE = 4096
+PAGE_MASK = ~(PAGE_SIZE - 1)
+#: `emu_start`'s `until`: an address no 32-bit guest can reach.
+NEVER = 0xFFFF_FFFF_FFFF_FFF0
+
+
+class Stop(enum.Enum):
+    """Why a slice ended."""
+
+    DEADLINE = "deadline"  # the block counter reached the next event or --max-insns
+    REQUESTED = "requested"  # a device asked (EXIT, IRQ raised) or a hook stopped it
+    EXCEPTION = "exception"  # Unicorn reported a CPU exception (svc, abort, int n, ...)
+    INVALID = "invalid"  # undefined instruction
+    UNMAPPED = "unmapped"  # an access to an address no memory or device answers
+    BUS_ERROR = "bus error"  # a register block answered with an error (bad width)
+
+
+@dataclass
+class Fault:
+    """A synchronous event the run loop must deliver to the guest (or report)."""
+
+    kind: str  # "svc", "undef", "prefetch", "data", "int", "bkpt", ...
+    pc: int
+    addr: int = 0
+    is_write: bool = False
+    intno: int = 0
+    message: str = ""
+    status: int | None = None  # architectural fault status, when the walker decided it
+
+
+class GuestStop(Exception):
+    """The guest cannot go on (no vector for a fault, triple fault); ends the run."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class Cpu:
+    arch: str = ""
+    pc_reg: int = 0
+    line_size: int = 32
+
+    def __init__(self, machine: Machine, uc: Uc) -> None:
+        self.machine = machine
+        self.bus: PhysBus = machine.bus
+        self.uc = uc
+        self.halted = False
+        self.tlb_fills = 0
+        self.fault: Fault | None = None
+        self._scanned: set[int] = set()
+        self._special: dict[int, Callable[[int], bool]] = {}
+        self._hooks: list[int] = []
+        uc.ctl_set_tlb_mode(unicorn.UC_TLB_VIRTUAL)
+        self._hooks.append(uc.hook_add(unicorn.UC_HOOK_TLB_FILL, self._tlb_fill))
+        self._hooks.append(uc.hook_add(unicorn.UC_HOOK_INTR, self._on_intr))
+        self._map_bus()
+        self.counter = BlockCounter(uc, self.count_block)
+        self.stop_requested = False
+
+    # -- the physical address space -------------------------------------------------------
+
+    def _map_bus(self) -> None:
+        uc = self.uc
+        perms = unicorn.UC_PROT_ALL
+        for r in self.bus.memory:
+            uc.mem_map_ptr(r.base, r.size, perms, buffer_address(r.mem))
+            uc.mem_map_ptr(r.base + CACHE_VIEW_OFFSET, r.size, perms, buffer_address(r.cache))
+        for m in self.bus.mmio:
+            self._map_mmio(m)
+
+    def _map_mmio(self, m: MmioRegion) -> None:
+        bus = self.bus
+
+        def read(uc: Uc, offset: int, size: int, region: MmioRegion) -> int:
+            return bus.mmio_read(region, offset, size)
+
+        def write(uc: Uc, offset: int, size: int, value: int, region: MmioRegion) -> None:
+            bus.mmio_write(region, offset, size, value)
+
+        self.uc.mmio_map(m.base, m.size, read, m, write, m)
+
+    # -- translation ------------------------------------------------------------------------
+
+    def _tlb_fill(self, uc: Uc, vaddr: int, access: int, entry: object, _: object) -> bool:
+        self.tlb_fills += 1
+        try:
+            paddr = self.translate_for_fill(vaddr, access, entry)
+        except GuestStop:
+            raise
+        if paddr is None:
+            return False
+        # One TLB entry serves every access type, so a code page may be filled by a data
+        # access first: scan every executable page at its first fill.
+        if (paddr & PAGE_MASK) not in self._scanned:
+            self._scan_page(vaddr & PAGE_MASK, paddr & PAGE_MASK)
+        return True
+
+    def translate_for_fill(self, vaddr: int, access: int, entry: object) -> int | None:
+        """Fill `entry` for `vaddr`; return the physical address or None for a fault.
+
+        With the MMU off every address maps to itself, readable, writable and executable."""
+        page = vaddr & PAGE_MASK
+        entry.paddr = page  # type: ignore[attr-defined]
+        entry.perms = unicorn.UC_PROT_ALL  # type: ignore[attr-defined]
+        return page
+
+    def virt_to_phys(self, vaddr: int) -> int:
+        """Debugger-style translation for the current privilege (identity, MMU off)."""
+        return vaddr
+
+    def read_virt(self, vaddr: int, size: int) -> bytes:
+        out = bytearray()
+        while size > 0:
+            pa = self.virt_to_phys(vaddr)
+            n = min(size, PAGE_SIZE - (vaddr & (PAGE_SIZE - 1)))
+            out += self.bus.read(pa, n)
+            vaddr += n
+            size -= n
+        return bytes(out)
+
+    def write_virt(self, vaddr: int, data: bytes) -> None:
+        while data:
+            pa = self.virt_to_phys(vaddr)
+            n = min(len(data), PAGE_SIZE - (vaddr & (PAGE_SIZE - 1)))
+            self.bus.write(pa, data[:n])
+            vaddr += n
+            data = data[n:]
+
+    # -- special instructions ----------------------------------------------------------------
+
+    def _scan_page(self, vpage: int, ppage: int) -> None:
+        self._scanned.add(ppage)
+        region = self.bus.find_memory(ppage, PAGE_SIZE)
+        if region is None:
+            return
+        code = region.mem[ppage - region.base : ppage - region.base + PAGE_SIZE]
+        for offset, handler in self.find_special(code):
+            self._hook_special(vpage + offset, handler)
+
+    def find_special(self, code: bytes) -> list[tuple[int, Callable[[int], bool]]]:
+        """(offset, handler) of instructions in a code page that need Python."""
+        return []
+
+    def _hook_special(self, addr: int, handler: Callable[[int], bool]) -> None:
+        if addr in self._special:
+            return
+        self._special[addr] = handler
+
+        def hook(uc: Uc, address: int, size: int, _: object) -> None:
+            if handler(address):
+                self.stop_requested = True
+                uc.emu_stop()
+
+        self._hooks.append(self.uc.hook_add(unicorn.UC_HOOK_CODE, hook, begin=addr, end=addr))
+
+    # -- running ---------------------------------------------------------------------------
+
+    @property
+    def pc(self) -> int:
+        return int(self.uc.reg_read(self.pc_reg))
+
+    @pc.setter
+    def pc(self, value: int) -> None:
+        self.uc.reg_write(self.pc_reg, value)
+
+    def start_address(self) -> int:
+        return self.pc
+
+    def run_slice(self) -> Stop:
+        """Run until the deadline, a stop request or an exception."""
+        self.fault = None
+        self.stop_requested = False
+        try:
+            self.uc.emu_start(self.start_address(), NEVER)
+        except UcError as e:
+            return self._on_uc_error(e)
+        if self.fault is not None:
+            if not self.fault.pc:
+                self.fault.pc = self.pc
+            return Stop.BUS_ERROR if self.fault.message.startswith("bus error") else Stop.EXCEPTION
+        if self.counter.take_stopped():
+            return Stop.DEADLINE
+        return Stop.REQUESTED
+
+    def _on_uc_error(self, e: UcError) -> Stop:
+        self.counter.take_stopped()
+        pc = self.pc
+        if e.errno == unicorn.UC_ERR_INSN_INVALID:
+            self.fault = Fault("undef", pc, message="undefined instruction")
+            return Stop.INVALID
+        unmapped = {
+            unicorn.UC_ERR_READ_UNMAPPED: (False, "read"),
+            unicorn.UC_ERR_WRITE_UNMAPPED: (True, "write"),
+            unicorn.UC_ERR_FETCH_UNMAPPED: (False, "fetch"),
+        }
+        if e.errno in unmapped:
+            is_write, kind = unmapped[e.errno]
+            addr = pc if kind == "fetch" else self.last_unmapped_address(pc)
+            self.fault = Fault(
+                "prefetch" if kind == "fetch" else "data", pc, addr, is_write,
+                message=f"bus error: {kind} of unmapped address",
+            )
+            return Stop.UNMAPPED
+        if self.fault is not None:  # an exception a hook raised, already described
+            return Stop.EXCEPTION
+        raise GuestStop(f"CPU error at pc={pc:#x}: {e}", 134)
+
+    def last_unmapped_address(self, pc: int) -> int:
+        return pc
+
+    def _on_intr(self, uc: Uc, intno: int, _: object) -> None:
+        self.fault = self.describe_intr(intno)
+        uc.emu_stop()
+
+    def describe_intr(self, intno: int) -> Fault:
+        raise NotImplementedError
+
+    # -- architecture hooks for the run loop ------------------------------------------------
+
+    def count_block(self, addr: int, size: int) -> int:
+        raise NotImplementedError
+
+    def boot(self, entry: int, dtb_addr: int) -> None:
+        raise NotImplementedError
+
+    def irq_masked(self) -> bool:
+        raise NotImplementedError
+
+    def take_irq(self) -> None:
+        raise NotImplementedError
+
+    def deliver(self, fault: Fault) -> None:
+        raise NotImplementedError
+
+    def bus_error(self, addr: int, size: int, is_write: bool, message: str) -> None:
+        """A register block answered an access with an error: a synchronous abort.
+
+        Unicorn restores the PC to the faulting instruction when stopped from an MMIO callback,
+        so the abort is precise."""
+        self.fault = Fault("data", 0, addr, is_write, message=message)
+        self.uc.emu_stop()
+
+    def registers(self) -> dict[str, int]:
+        raise NotImplementedError
+

@@ -1,0 +1,159 @@
+"""x86-32 CPU: protected-mode boot state, IDT delivery, hlt, instruction counting.
+
+Interrupt and exception delivery follows the Intel SDM vol. 3 §6.12 for a same-privilege
+transfer through a 32-bit interrupt or trap gate: the gate is read from the IDT (IDTR base +
+8 × vector, within IDTR limit, present, type 0xE or 0xF), EFLAGS, CS and EIP are pushed (and an
+error code for vectors 8, 10–14 and 17), TF/NT/RF are cleared, IF is cleared for interrupt
+gates, and CS:EIP is loaded from the gate. A vector with no usable gate escalates as on real
+hardware to a triple fault, which stops the run.
+
+Not modelled (later issues): privilege changes through the TSS, task gates, PAE/paging faults
+here (the walker is the MMU issue), NMI. Unicorn does not expose QEMU's pending error code, so
+faults other than page faults push an error code of 0.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING
+
+import capstone
+import unicorn
+from unicorn import x86_const as X
+
+from emulator.cpu.base import Cpu, Fault, GuestStop
+
+if TYPE_CHECKING:
+    from emulator.machine import Machine
+
+EFLAGS_TF, EFLAGS_IF, EFLAGS_NT, EFLAGS_RF = 1 << 8, 1 << 9, 1 << 14, 1 << 16
+VEC_UD = 6
+ERROR_CODE_VECTORS = frozenset({8, 10, 11, 12, 13, 14, 17})
+VECTOR_NAMES = {0: "#DE", 1: "#DB", 3: "#BP", 4: "#OF", 5: "#BR", 6: "#UD", 7: "#NM",
+                8: "#DF", 10: "#TS", 11: "#NP", 12: "#SS", 13: "#GP", 14: "#PF", 16: "#MF",
+                17: "#AC", 18: "#MC", 19: "#XM"}
+
+BOOT_CS, BOOT_DS = 0x08, 0x10
+#: The boot GDT: null, flat 4 GiB ring-0 code (0x08) and data (0x10), as multiboot loaders set up.
+BOOT_GDT = struct.pack("<QQQ", 0, 0x00CF_9A00_0000_FFFF, 0x00CF_9200_0000_FFFF)
+
+
+class X86Cpu(Cpu):
+    arch = "x86"
+    pc_reg = X.UC_X86_REG_EIP
+    line_size = 64
+
+    def __init__(self, machine: Machine) -> None:
+        uc = unicorn.Uc(unicorn.UC_ARCH_X86, unicorn.UC_MODE_32)
+        self._cs = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_32)
+        super().__init__(machine, uc)
+
+    def reg(self, r: int) -> int:
+        return int(self.uc.reg_read(r))
+
+    def irq_masked(self) -> bool:
+        return not self.reg(X.UC_X86_REG_EFLAGS) & EFLAGS_IF
+
+    def registers(self) -> dict[str, int]:
+        names = ("eax", "ebx", "ecx", "edx", "esi", "edi", "ebp", "esp", "eip", "eflags")
+        return {n: self.reg(getattr(X, f"UC_X86_REG_{n.upper()}")) for n in names}
+
+    # -- boot ----------------------------------------------------------------------------
+
+    def boot(self, entry: int, dtb_addr: int, gdt_addr: int = 0) -> None:
+        """Datasheet §5: 32-bit protected mode, flat 4 GiB code/data segments, paging and
+        interrupts off, EBX = DTB address. The flat segments come from a boot GDT at
+        `gdt_addr` (the firmware should load its own, as with multiboot)."""
+        self.write_virt(gdt_addr, BOOT_GDT)
+        uc = self.uc
+        uc.reg_write(X.UC_X86_REG_GDTR, (0, gdt_addr, len(BOOT_GDT) - 1, 0))
+        uc.reg_write(X.UC_X86_REG_CS, BOOT_CS)
+        for seg in (X.UC_X86_REG_DS, X.UC_X86_REG_ES, X.UC_X86_REG_SS, X.UC_X86_REG_FS,
+                    X.UC_X86_REG_GS):
+            uc.reg_write(seg, BOOT_DS)
+        uc.reg_write(X.UC_X86_REG_EFLAGS, 0x2)
+        for r in (X.UC_X86_REG_EAX, X.UC_X86_REG_ECX, X.UC_X86_REG_EDX, X.UC_X86_REG_ESI,
+                  X.UC_X86_REG_EDI, X.UC_X86_REG_EBP, X.UC_X86_REG_ESP):
+            uc.reg_write(r, 0)
+        uc.reg_write(X.UC_X86_REG_EBX, dtb_addr)
+        self.pc = entry
+
+    # -- instruction counting and hlt ----------------------------------------------------
+
+    def count_block(self, addr: int, size: int) -> int:
+        code = self.read_virt(addr, size)
+        n = 0
+        used = 0
+        for _addr, isize, _m, _o in self._cs.disasm_lite(code, addr):
+            n += 1
+            used += isize
+        return max(1, n + (1 if used < size else 0))
+
+    def resumed_at_wfi(self) -> bool:
+        """Unicorn stops by itself after `hlt` (EIP past it); no other stop is unexplained."""
+        pc = self.pc
+        if pc and self.read_virt(pc - 1, 1) == b"\xf4":
+            self.halted = True
+            return True
+        return False
+
+    # -- interrupts and exceptions -------------------------------------------------------
+
+    def describe_intr(self, intno: int) -> Fault:
+        name = VECTOR_NAMES.get(intno, f"int {intno:#x}")
+        return Fault("int", self.pc, intno=intno, message=name)
+
+    def _gate(self, vector: int) -> tuple[int, int, int]:
+        """(selector, offset, type) of the IDT gate for `vector`, or a triple fault."""
+        _sel, base, limit, _flags = self.uc.reg_read(X.UC_X86_REG_IDTR)
+        if vector * 8 + 7 > limit:
+            raise GuestStop(
+                f"triple fault: vector {vector:#x} ({VECTOR_NAMES.get(vector, 'interrupt')}) "
+                f"is beyond the IDT limit {limit:#x} at eip={self.pc:#010x}", 139)
+        lo, hi = struct.unpack("<II", self.read_virt(base + vector * 8, 8))
+        gate_type = (hi >> 8) & 0xF
+        if not hi & (1 << 15) or gate_type not in (0xE, 0xF):
+            raise GuestStop(
+                f"triple fault: IDT gate for vector {vector:#x} "
+                f"({VECTOR_NAMES.get(vector, 'interrupt')}) is not a present interrupt or trap "
+                f"gate at eip={self.pc:#010x}", 139)
+        return lo >> 16, (hi & 0xFFFF_0000) | (lo & 0xFFFF), gate_type
+
+    def _push(self, value: int) -> None:
+        esp = (self.reg(X.UC_X86_REG_ESP) - 4) & 0xFFFF_FFFF
+        self.write_virt(esp, struct.pack("<I", value & 0xFFFF_FFFF))
+        self.uc.reg_write(X.UC_X86_REG_ESP, esp)
+
+    def _enter(self, vector: int, return_eip: int, error_code: int | None) -> None:
+        selector, offset, gate_type = self._gate(vector)
+        cs = self.reg(X.UC_X86_REG_CS)
+        if cs & 3:
+            raise GuestStop("interrupt from ring 3: privilege change through the TSS is not "
+                            "modelled for bare-metal guests", 134)
+        eflags = self.reg(X.UC_X86_REG_EFLAGS)
+        self._push(eflags)
+        self._push(cs)
+        self._push(return_eip)
+        if error_code is not None:
+            self._push(error_code)
+        eflags &= ~(EFLAGS_TF | EFLAGS_NT | EFLAGS_RF)
+        if gate_type == 0xE:
+            eflags &= ~EFLAGS_IF
+        self.uc.reg_write(X.UC_X86_REG_EFLAGS, eflags)
+        if selector != cs:
+            self.uc.reg_write(X.UC_X86_REG_CS, selector)
+        self.pc = offset
+
+    def take_irq(self) -> None:
+        source = self.machine.intc_pending_source()
+        if source is None:
+            return
+        self._enter(0x20 + source, self.pc, None)
+
+    def deliver(self, fault: Fault) -> None:
+        if fault.kind in ("data", "prefetch"):
+            raise GuestStop(
+                f"{fault.message} at address {fault.addr:#010x} (eip={fault.pc:#010x})", 135)
+        vector = VEC_UD if fault.kind == "undef" else fault.intno
+        code = (fault.status or 0) if vector in ERROR_CODE_VECTORS else None
+        self._enter(vector, fault.pc, code)
