@@ -129,19 +129,22 @@ def _check_overlap(path: Path, segments: list[Segment]) -> None:
 
 
 def _symbols(elf: ELFFile) -> list[tuple[int, int, str]]:
+    """Code and data symbols, one per address: global functions win over locals and labels."""
     symtab = elf.get_section_by_name(".symtab")
     if symtab is None:
         return []
-    out = []
+    best: dict[int, tuple[int, int, str]] = {}
     for sym in symtab.iter_symbols():
         kind = sym["st_info"]["type"]
         if kind not in ("STT_FUNC", "STT_NOTYPE", "STT_OBJECT") or not sym.name:
             continue
-        if sym.name.startswith("$") or sym["st_shndx"] == "SHN_UNDEF":
-            continue  # ARM mapping symbols ($a, $t, $d)
-        out.append((sym["st_value"] & ~1 if kind == "STT_FUNC" else sym["st_value"],
-                    sym["st_size"], sym.name))
-    return sorted(set(out))
+        if sym.name.startswith("$") or sym["st_shndx"] in ("SHN_UNDEF", "SHN_ABS"):
+            continue  # ARM mapping symbols ($a, $t, $d) and constants
+        addr = sym["st_value"] & ~1 if kind == "STT_FUNC" else sym["st_value"]
+        rank = (kind == "STT_FUNC") + 2 * (sym["st_info"]["bind"] == "STB_GLOBAL")
+        if addr not in best or rank > best[addr][0]:
+            best[addr] = (rank, sym["st_size"], sym.name)
+    return sorted((addr, size, name) for addr, (_rank, size, name) in best.items())
 
 
 def place(image: Image, bus: PhysBus, reserved: list[tuple[int, int, str]] = ()) -> None:  # type: ignore[assignment]

@@ -20,7 +20,7 @@ class Tracer:
     def __init__(self, machine: Machine, out: TextIO) -> None:
         self.machine = machine
         self.out = out
-        self.seen: set[tuple[int, int]] = set()
+        self.seen: dict[tuple[int, int], int] = {}  # block -> its instruction count
         cpu = machine.cpu
         if cpu.arch == "armv7":
             self._cs = {
@@ -39,10 +39,14 @@ class Tracer:
         m = self.machine
         sym = m.image.symbolize(addr) if m.image is not None else None
         where = f" <{sym}>" if sym else ""
-        self.out.write(f"[{m.cpu.counter.state.insns:012d}] {addr:#010x}{where}\n")
-        if (addr, size) in self.seen:
+        n = self.seen.get((addr, size))
+        first = n is None
+        if n is None:
+            n = self.seen[(addr, size)] = m.cpu.count_block(addr, size)
+        # the native counter has already added this block: show the count before it
+        self.out.write(f"[{m.cpu.counter.state.insns - n:012d}] {addr:#010x}{where}\n")
+        if not first:
             return
-        self.seen.add((addr, size))
         thumb = m.cpu.arch == "armv7" and m.cpu.thumb()  # type: ignore[attr-defined]
         try:
             code = m.cpu.read_virt(addr, size)

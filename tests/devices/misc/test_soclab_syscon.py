@@ -9,7 +9,15 @@ from devices.misc.soclab_syscon import SoclabSyscon
 if TYPE_CHECKING:
     from conftest import Bench, Mapped
 
-ID, BOARD, RAM_BASE, RAM_SIZE, EXIT, TIME_LO, TIME_HI = 0x000, 0x004, 0x008, 0x00C, 0x010, 0x018, 0x01C
+ID, BOARD, RAM_BASE, RAM_SIZE, EXIT, TIME_LO, TIME_HI = (
+    0x000,
+    0x004,
+    0x008,
+    0x00C,
+    0x010,
+    0x018,
+    0x01C,
+)
 SYSCON_BASE = 0x1000_0000
 
 
@@ -81,9 +89,7 @@ def test_time_hi_keeps_the_latched_word_until_the_next_time_lo_read(
     assert syscon.read(TIME_HI) == now >> 32 == 7
 
 
-def test_unimplemented_offset_reads_zero_and_is_reported_once(
-    bench: Bench, syscon: Mapped
-) -> None:
+def test_unimplemented_offset_reads_zero_and_is_reported_once(bench: Bench, syscon: Mapped) -> None:
     assert syscon.read(0x014) == 0
     assert syscon.read(0x014) == 0
     syscon.write(0x800, 0xFF)
