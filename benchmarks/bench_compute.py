@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import unicorn  # noqa: E402
-from unicorn import arm_const, x86_const  # noqa: E402
+from unicorn import arm_const  # noqa: E402
 
 from emulator.board import load_board  # noqa: E402
 from emulator.device import HostConsole  # noqa: E402
@@ -81,9 +81,11 @@ def main() -> None:
         if raw[1] != ours[1]:
             raise SystemExit(f"{arch}: outputs differ: raw {raw[1]!r} vs soclab {ours[1]!r}")
         insns = ours[2]
-        print(f"{arch:6} compute: {insns / 1e6:.1f} M insns | raw Unicorn {raw[0]:.3f} s "
-              f"({insns / raw[0] / 1e6:.0f} MIPS) | soclab {ours[0]:.3f} s "
-              f"({insns / ours[0] / 1e6:.0f} MIPS) | ratio {raw[0] / ours[0]:.2f}x raw")
+        print(
+            f"{arch:6} compute: {insns / 1e6:.1f} M insns | raw Unicorn {raw[0]:.3f} s "
+            f"({insns / raw[0] / 1e6:.0f} MIPS) | soclab {ours[0]:.3f} s "
+            f"({insns / ours[0] / 1e6:.0f} MIPS) | ratio {raw[0] / ours[0]:.2f}x raw"
+        )
 
 
 if __name__ == "__main__":

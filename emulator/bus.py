@@ -156,7 +156,9 @@ class PhysBus:
             return 0
         if value is None:
             self.guest_error(
-                dev.name, offset, "r",
+                dev.name,
+                offset,
+                "r",
                 f"{dev.name}: read of unimplemented offset {offset:#05x} (reads as 0)",
             )
             return 0
@@ -173,9 +175,10 @@ class PhysBus:
             return
         if not ok:
             self.guest_error(
-                dev.name, offset, "w",
-                f"{dev.name}: write of {value:#x} to unimplemented offset {offset:#05x} "
-                "(ignored)",
+                dev.name,
+                offset,
+                "w",
+                f"{dev.name}: write of {value:#x} to unimplemented offset {offset:#05x} (ignored)",
             )
 
 

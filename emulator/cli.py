@@ -33,15 +33,22 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run a guest image (or the built-in demo)")
     r.add_argument("--board", default="armv7", help="armv7, x86, or a path to a .dts file")
-    r.add_argument("--bare-metal", action="store_true",
-                   help="boot IMAGE as firmware (datasheet §5): MMU and caches off")
+    r.add_argument(
+        "--bare-metal",
+        action="store_true",
+        help="boot IMAGE as firmware (datasheet §5): MMU and caches off",
+    )
     r.add_argument("--ram", help="DRAM size, 64M..2G (default: the board's)")
     r.add_argument("--max-insns", type=_count, help="stop (status 124) after N instructions")
     r.add_argument("--trace", metavar="FILE", help="write executed blocks, disassembled")
     r.add_argument("--stats", action="store_true", help="print run statistics at exit")
     r.add_argument("--load-addr", type=_address, help="load address of a raw (non-ELF) image")
-    r.add_argument("--ns-per-insn", type=_count, default=10,
-                   help="virtual nanoseconds per instruction (default 10)")
+    r.add_argument(
+        "--ns-per-insn",
+        type=_count,
+        default=10,
+        help="virtual nanoseconds per instruction (default 10)",
+    )
     r.add_argument("image", nargs="?", help="guest image (default: the built-in demo)")
     r.add_argument("args", nargs=argparse.REMAINDER, help="arguments for a Linux program")
     return p
@@ -199,8 +206,10 @@ def main(argv: list[str] | None = None) -> int:
         if name in ("FirmwareBuildError", "NativeBuildError"):
             print(f"soclab: {e}", file=sys.stderr)
             return EXIT_USAGE
-        print(f"soclab: internal error: {name}: {e} (set SOCLAB_DEBUG=1 for a traceback)",
-              file=sys.stderr)
+        print(
+            f"soclab: internal error: {name}: {e} (set SOCLAB_DEBUG=1 for a traceback)",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL
     return EXIT_USAGE
 

@@ -156,7 +156,9 @@ class UnimplementedDevice:
 
     def mmio_read(self, offset: int, size: int) -> int | None:
         self.ctx.bus.guest_error(
-            self.name, offset, "r",
+            self.name,
+            offset,
+            "r",
             f"{self.name} ({', '.join(self.node.compatible)}): device not modelled, read of "
             f"offset {offset:#05x} returns 0",
         )
@@ -164,7 +166,9 @@ class UnimplementedDevice:
 
     def mmio_write(self, offset: int, size: int, value: int) -> bool:
         self.ctx.bus.guest_error(
-            self.name, offset, "w",
+            self.name,
+            offset,
+            "w",
             f"{self.name} ({', '.join(self.node.compatible)}): device not modelled, write of "
             f"{value:#x} to offset {offset:#05x} ignored",
         )

@@ -100,8 +100,10 @@ def load_elf(path: Path, arch: str) -> Image:
                     continue
                 h = seg.header
                 if h.p_offset + h.p_filesz > size:
-                    raise LoadError(f"{path}: truncated: segment at offset {h.p_offset:#x} "
-                                    f"needs {h.p_filesz:#x} bytes, the file has {size:#x}")
+                    raise LoadError(
+                        f"{path}: truncated: segment at offset {h.p_offset:#x} "
+                        f"needs {h.p_filesz:#x} bytes, the file has {size:#x}"
+                    )
                 if h.p_filesz > h.p_memsz:
                     raise LoadError(f"{path}: segment at {h.p_paddr:#x} has filesz > memsz")
                 segments.append(Segment(h.p_paddr, h.p_vaddr, seg.data(), h.p_memsz, h.p_flags))
@@ -124,8 +126,9 @@ def _check_overlap(path: Path, segments: list[Segment]) -> None:
     spans = sorted((s.paddr, s.paddr + s.memsz) for s in segments)
     for (a0, a1), (b0, b1) in zip(spans, spans[1:], strict=False):
         if b0 < a1:
-            raise LoadError(f"{path}: segments {a0:#x}..{a1 - 1:#x} and {b0:#x}..{b1 - 1:#x} "
-                            "overlap")
+            raise LoadError(
+                f"{path}: segments {a0:#x}..{a1 - 1:#x} and {b0:#x}..{b1 - 1:#x} overlap"
+            )
 
 
 def _symbols(elf: ELFFile) -> list[tuple[int, int, str]]:
@@ -158,6 +161,7 @@ def place(image: Image, bus: PhysBus, reserved: list[tuple[int, int, str]] = ())
             )
         for start, length, what in reserved:
             if s.paddr < start + length and start < s.paddr + s.memsz:
-                raise LoadError(f"{image.path}: segment at {s.paddr:#x} overlaps the {what} "
-                                f"at {start:#x}")
+                raise LoadError(
+                    f"{image.path}: segment at {s.paddr:#x} overlaps the {what} at {start:#x}"
+                )
         bus.write(s.paddr, s.data + bytes(s.memsz - len(s.data)))

@@ -61,8 +61,12 @@ class Machine:
         if board.vram is not None:
             self.bus.add_memory("vram", *board.vram)
         self.ctx = DeviceContext(
-            self.clock, self.bus, BoardInfo(board.board_id, board.ram_base, board.ram_size),
-            self.console, request_exit=self._request_exit, log=self.log,
+            self.clock,
+            self.bus,
+            BoardInfo(board.board_id, board.ram_base, board.ram_size),
+            self.console,
+            request_exit=self._request_exit,
+            log=self.log,
         )
         self.devices: dict[str, object] = {}
         for node in board.devices:
@@ -156,8 +160,14 @@ class Machine:
         finally:
             self.running = False
         status = self.exit_status if self.exit_status is not None else EXIT_TIMEOUT
-        return RunResult(status, reason, message, self.cpu.counter.insns, self.clock.now(),
-                         time.perf_counter() - start)
+        return RunResult(
+            status,
+            reason,
+            message,
+            self.cpu.counter.insns,
+            self.clock.now(),
+            time.perf_counter() - start,
+        )
 
     def _run(self, max_insns: int | None) -> tuple[str, str]:
         cpu, clock, counter = self.cpu, self.clock, self.cpu.counter
@@ -178,8 +188,10 @@ class Machine:
                 if nxt is None:
                     why = "with interrupts masked" if masked else "and no device event is pending"
                     self.exit_status = EXIT_TIMEOUT
-                    return "deadlock", (f"guest is waiting for an interrupt {why}: it can never "
-                                        f"make progress (pc={cpu.pc:#010x})")
+                    return "deadlock", (
+                        f"guest is waiting for an interrupt {why}: it can never "
+                        f"make progress (pc={cpu.pc:#010x})"
+                    )
                 clock.skip_to(nxt)
                 continue
             insns = counter.insns
@@ -201,8 +213,10 @@ class Machine:
                 assert fault is not None
                 if fault.kind == "undef" and fault.pc not in self._reported_undef:
                     self._reported_undef.add(fault.pc)
-                    self.log(f"soclab: undefined instruction at pc={fault.pc:#010x}"
-                             f"{self._where(fault.pc)}")
+                    self.log(
+                        f"soclab: undefined instruction at pc={fault.pc:#010x}"
+                        f"{self._where(fault.pc)}"
+                    )
                 if self.exit_status is None:
                     cpu.deliver(fault)
             elif stop is Stop.REQUESTED and not cpu.stop_requested and self.exit_status is None:

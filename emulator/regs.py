@@ -127,17 +127,18 @@ def on_read(reg: Register) -> Callable[[ReadHook], ReadHook]:
     """Mark a device method as the value source of `reg` (called before each read)."""
 
     def mark(fn: ReadHook) -> ReadHook:
-        fn._regs_on_read = reg  # type: ignore[attr-defined]
+        fn._regs_on_read = (*getattr(fn, "_regs_on_read", ()), reg)  # type: ignore[attr-defined]
         return fn
 
     return mark
 
 
 def on_write(reg: Register) -> Callable[[WriteHook], WriteHook]:
-    """Mark a device method to run after a write to `reg`: fn(self, old, new)."""
+    """Mark a device method to run after a write to `reg`: fn(self, old, new).
+    Stack the decorator to share one method between registers."""
 
     def mark(fn: WriteHook) -> WriteHook:
-        fn._regs_on_write = reg  # type: ignore[attr-defined]
+        fn._regs_on_write = (*getattr(fn, "_regs_on_write", ()), reg)  # type: ignore[attr-defined]
         return fn
 
     return mark
@@ -155,7 +156,10 @@ class RegisterBlock:
         super().__init_subclass__(**kwargs)
         regs: list[Register] = []
         wins: list[Window] = []
-        for attr, value in list(vars(cls).items()):
+        declared: dict[str, object] = {}
+        for klass in reversed(cls.__mro__):  # a variant block keeps its parent's registers
+            declared.update(vars(klass))
+        for attr, value in declared.items():
             if isinstance(value, Register):
                 value = Register(value.offset, value.fields, value.widths, attr)
                 setattr(cls, attr, value)
@@ -235,8 +239,10 @@ def _check_layout(
         if off % 4 and sz >= 4:
             raise ValueError(f"{name}: register {nm} at {off:#05x} is not 32-bit aligned")
         if off + sz > size:
-            raise ValueError(f"{name}: {nm} ({off:#05x}..{off + sz - 1:#05x}) lies outside the "
-                             f"{size:#x}-byte block")
+            raise ValueError(
+                f"{name}: {nm} ({off:#05x}..{off + sz - 1:#05x}) lies outside the "
+                f"{size:#x}-byte block"
+            )
     for (a_off, a_sz, a_nm), (b_off, b_sz, b_nm) in zip(spans, spans[1:], strict=False):
         if b_off < a_off + a_sz:
             raise ValueError(
@@ -248,6 +254,11 @@ def _check_layout(
         for f in r.fields:
             if f.width < 1 or f.lsb < 0 or f.lsb + f.width > r.size * 8:
                 raise ValueError(f"{name}.{r.name}: field {f.name} bits out of range")
+            if f.reset >> f.width:
+                raise ValueError(
+                    f"{name}.{r.name}: reset {f.reset:#x} does not fit field "
+                    f"{f.name} ({f.width} bits)"
+                )
             if seen & f.mask:
                 clash = next(g.name for g in r.fields if g is not f and g.mask & f.mask)
                 raise ValueError(f"{name}.{r.name}: fields {clash} and {f.name} overlap")
@@ -269,27 +280,37 @@ class RegisterFile:
         self.hooks = _Hooks()
         for attr in dir(type(owner)):
             fn = getattr(type(owner), attr, None)
-            reg = getattr(fn, "_regs_on_read", None)
-            if reg is not None:
+            for reg in getattr(fn, "_regs_on_read", ()):
                 self.hooks.reads[reg.offset] = getattr(owner, attr)
-            reg = getattr(fn, "_regs_on_write", None)
-            if reg is not None:
+            for reg in getattr(fn, "_regs_on_write", ()):
                 self.hooks.writes[reg.offset] = getattr(owner, attr)
+
+    def _target(self, offset: int, size: int, is_write: bool) -> Register | Window | None:
+        """What an access reaches, after the bus rules: only aligned accesses of a declared
+        width; anything else is a bus error, even where no register is (datasheet §1)."""
+        target = self.block.lookup(offset)
+        if isinstance(target, Window):
+            start = offset - target.offset
+            if size not in target.widths or offset % size or start + size > target.size:
+                raise BusError(self.name, offset, size, is_write)
+            return target
+        widths = target.widths if target is not None else (4,)
+        if size not in widths or offset % size:
+            raise BusError(self.name, offset, size, is_write)
+        if target is not None and offset != target.offset:
+            raise BusError(self.name, offset, size, is_write)
+        return target
 
     def read(self, offset: int, size: int) -> int | None:
         """Value of an access, or None if no register is there (a guest error)."""
-        target = self.block.lookup(offset)
+        target = self._target(offset, size, False)
         if target is None:
             return None
         if isinstance(target, Window):
-            if size not in target.widths or offset % size:
-                raise BusError(self.name, offset, size, False)
             start = offset - target.offset
             buf = self.block.window_bytes[target.offset]
             return int.from_bytes(buf[start : start + size], "little")
         reg = target
-        if size not in reg.widths or offset != reg.offset:
-            raise BusError(self.name, offset, size, False)
         hook = self.hooks.reads.get(reg.offset)
         if hook is not None:
             self.block[reg] = hook()
@@ -301,23 +322,18 @@ class RegisterFile:
 
     def write(self, offset: int, size: int, value: int) -> bool:
         """Perform a write; False if no register is there (a guest error)."""
-        target = self.block.lookup(offset)
+        target = self._target(offset, size, True)
         if target is None:
             return False
         if isinstance(target, Window):
-            if size not in target.widths or offset % size:
-                raise BusError(self.name, offset, size, True)
             start = offset - target.offset
             buf = self.block.window_bytes[target.offset]
             buf[start : start + size] = (value & ((1 << (size * 8)) - 1)).to_bytes(size, "little")
             return True
         reg = target
-        if size not in reg.widths or offset != reg.offset:
-            raise BusError(self.name, offset, size, True)
         old = self.block.values[reg.offset]
-        new = old
         stored = reg.mask_of(Access.RW, Access.WO)
-        new = (new & ~stored) | (value & stored)
+        new = (old & ~stored) | (value & stored)
         new &= ~(value & reg.mask_of(Access.W1C))
         new |= value & reg.mask_of(Access.W1S)
         self.block.values[reg.offset] = new

@@ -51,8 +51,15 @@ CP15 = {
     "VBAR": (15, 0, 0, 12, 0, 0, 0),
 }
 
-MODE_NAMES = {MODE_USR: "usr", MODE_FIQ: "fiq", MODE_IRQ: "irq", MODE_SVC: "svc",
-              MODE_ABT: "abt", MODE_UND: "und", MODE_SYS: "sys"}
+MODE_NAMES = {
+    MODE_USR: "usr",
+    MODE_FIQ: "fiq",
+    MODE_IRQ: "irq",
+    MODE_SVC: "svc",
+    MODE_ABT: "abt",
+    MODE_UND: "und",
+    MODE_SYS: "sys",
+}
 
 
 class ArmCpu(Cpu):
@@ -83,6 +90,15 @@ class ArmCpu(Cpu):
     def thumb(self) -> bool:
         return bool(self.cpsr & CPSR_T)
 
+    @property
+    def pc(self) -> int:
+        return int(self.uc.reg_read(A.UC_ARM_REG_PC))
+
+    @pc.setter
+    def pc(self, value: int) -> None:
+        # Unicorn takes bit 0 of a PC write as the Thumb state: keep CPSR.T as it is.
+        self.uc.reg_write(A.UC_ARM_REG_PC, (value & ~1) | (1 if self.thumb() else 0))
+
     def start_address(self) -> int:
         return self.pc | (1 if self.thumb() else 0)
 
@@ -94,8 +110,12 @@ class ArmCpu(Cpu):
 
     def registers(self) -> dict[str, int]:
         regs = {f"r{i}": int(self.uc.reg_read(A.UC_ARM_REG_R0 + i)) for i in range(13)}
-        regs.update(sp=int(self.uc.reg_read(A.UC_ARM_REG_SP)),
-                    lr=int(self.uc.reg_read(A.UC_ARM_REG_LR)), pc=self.pc, cpsr=self.cpsr)
+        regs.update(
+            sp=int(self.uc.reg_read(A.UC_ARM_REG_SP)),
+            lr=int(self.uc.reg_read(A.UC_ARM_REG_LR)),
+            pc=self.pc,
+            cpsr=self.cpsr,
+        )
         return regs
 
     def mode_name(self) -> str:
@@ -110,9 +130,7 @@ class ArmCpu(Cpu):
         self.uc.reg_write(A.UC_ARM_REG_R0, 0)
         self.uc.reg_write(A.UC_ARM_REG_R1, 0xFFFF_FFFF)
         self.uc.reg_write(A.UC_ARM_REG_R2, dtb_addr)
-        self.pc = entry & ~1
-        if entry & 1:
-            self.uc.reg_write(A.UC_ARM_REG_CPSR, self.cpsr | CPSR_T)
+        self.uc.reg_write(A.UC_ARM_REG_PC, entry)  # bit 0 set: a Thumb entry point
 
     # -- instruction counting and special instructions ------------------------------------
 
@@ -130,8 +148,7 @@ class ArmCpu(Cpu):
 
     def find_special(self, code: bytes) -> list[tuple[int, Callable[[int], bool]]]:
         found: list[tuple[int, Callable[[int], bool]]] = []
-        for pattern, step in ((b"\x03\xf0\x20\xe3", 4), (b"\x30\xbf", 2),
-                              (b"\xaf\xf3\x03\x80", 2)):
+        for pattern, step in ((b"\x03\xf0\x20\xe3", 4), (b"\x30\xbf", 2), (b"\xaf\xf3\x03\x80", 2)):
             i = code.find(pattern)
             while i >= 0:
                 if i % step == 0:
@@ -209,7 +226,9 @@ class ArmCpu(Cpu):
         if fault.kind in ("prefetch", "data") and vbase <= fault.pc < vbase + 0x20:
             raise GuestStop(
                 f"{fault.message} at pc={fault.pc:#010x} while entering the exception vectors at "
-                f"{vbase:#010x}: no vector table there (set VBAR or SCTLR.V)", 139)
+                f"{vbase:#010x}: no vector table there (set VBAR or SCTLR.V)",
+                139,
+            )
         if fault.kind == "svc":
             self._enter(MODE_SVC, VEC_SVC, fault.pc, mask_async=False)
         elif fault.kind == "undef":

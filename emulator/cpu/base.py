@@ -82,6 +82,7 @@ class Cpu:
         self.halted = False
         self.tlb_fills = 0
         self.fault: Fault | None = None
+        self.unbacked: int | None = None
         self._scanned: set[int] = set()
         self._special: dict[int, Callable[[int], bool]] = {}
         self._hooks: list[int] = []
@@ -124,6 +125,13 @@ class Cpu:
             raise
         if paddr is None:
             return False
+        if (
+            self.unbacked is None
+            and vaddr <= 0xFFFF_FFFF
+            and self.bus.find_memory(paddr) is None
+            and self.bus.find_mmio(paddr) is None
+        ):
+            self.unbacked = vaddr  # the access will fail as unmapped: remember the address
         # One TLB entry serves every access type, so a code page may be filled by a data
         # access first: scan every executable page at its first fill.
         if (paddr & PAGE_MASK) not in self._scanned:
@@ -204,6 +212,7 @@ class Cpu:
     def run_slice(self) -> Stop:
         """Run until the deadline, a stop request or an exception."""
         self.fault = None
+        self.unbacked = None
         self.stop_requested = False
         try:
             self.uc.emu_start(self.start_address(), NEVER)
@@ -230,18 +239,19 @@ class Cpu:
         }
         if e.errno in unmapped:
             is_write, kind = unmapped[e.errno]
-            addr = pc if kind == "fetch" else self.last_unmapped_address(pc)
+            addr = self.unbacked if self.unbacked is not None else pc
+            self.unbacked = None
             self.fault = Fault(
-                "prefetch" if kind == "fetch" else "data", pc, addr, is_write,
+                "prefetch" if kind == "fetch" else "data",
+                pc,
+                addr,
+                is_write,
                 message=f"bus error: {kind} of unmapped address",
             )
             return Stop.UNMAPPED
         if self.fault is not None:  # an exception a hook raised, already described
             return Stop.EXCEPTION
         raise GuestStop(f"CPU error at pc={pc:#x}: {e}", 134)
-
-    def last_unmapped_address(self, pc: int) -> int:
-        return pc
 
     def _on_intr(self, uc: Uc, intno: int, _: object) -> None:
         self.fault = self.describe_intr(intno)
@@ -277,4 +287,3 @@ class Cpu:
 
     def registers(self) -> dict[str, int]:
         raise NotImplementedError
-

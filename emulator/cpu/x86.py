@@ -29,9 +29,25 @@ if TYPE_CHECKING:
 EFLAGS_TF, EFLAGS_IF, EFLAGS_NT, EFLAGS_RF = 1 << 8, 1 << 9, 1 << 14, 1 << 16
 VEC_UD = 6
 ERROR_CODE_VECTORS = frozenset({8, 10, 11, 12, 13, 14, 17})
-VECTOR_NAMES = {0: "#DE", 1: "#DB", 3: "#BP", 4: "#OF", 5: "#BR", 6: "#UD", 7: "#NM",
-                8: "#DF", 10: "#TS", 11: "#NP", 12: "#SS", 13: "#GP", 14: "#PF", 16: "#MF",
-                17: "#AC", 18: "#MC", 19: "#XM"}
+VECTOR_NAMES = {
+    0: "#DE",
+    1: "#DB",
+    3: "#BP",
+    4: "#OF",
+    5: "#BR",
+    6: "#UD",
+    7: "#NM",
+    8: "#DF",
+    10: "#TS",
+    11: "#NP",
+    12: "#SS",
+    13: "#GP",
+    14: "#PF",
+    16: "#MF",
+    17: "#AC",
+    18: "#MC",
+    19: "#XM",
+}
 
 BOOT_CS, BOOT_DS = 0x08, 0x10
 #: The boot GDT: null, flat 4 GiB ring-0 code (0x08) and data (0x10), as multiboot loaders set up.
@@ -68,12 +84,24 @@ class X86Cpu(Cpu):
         uc = self.uc
         uc.reg_write(X.UC_X86_REG_GDTR, (0, gdt_addr, len(BOOT_GDT) - 1, 0))
         uc.reg_write(X.UC_X86_REG_CS, BOOT_CS)
-        for seg in (X.UC_X86_REG_DS, X.UC_X86_REG_ES, X.UC_X86_REG_SS, X.UC_X86_REG_FS,
-                    X.UC_X86_REG_GS):
+        for seg in (
+            X.UC_X86_REG_DS,
+            X.UC_X86_REG_ES,
+            X.UC_X86_REG_SS,
+            X.UC_X86_REG_FS,
+            X.UC_X86_REG_GS,
+        ):
             uc.reg_write(seg, BOOT_DS)
         uc.reg_write(X.UC_X86_REG_EFLAGS, 0x2)
-        for r in (X.UC_X86_REG_EAX, X.UC_X86_REG_ECX, X.UC_X86_REG_EDX, X.UC_X86_REG_ESI,
-                  X.UC_X86_REG_EDI, X.UC_X86_REG_EBP, X.UC_X86_REG_ESP):
+        for r in (
+            X.UC_X86_REG_EAX,
+            X.UC_X86_REG_ECX,
+            X.UC_X86_REG_EDX,
+            X.UC_X86_REG_ESI,
+            X.UC_X86_REG_EDI,
+            X.UC_X86_REG_EBP,
+            X.UC_X86_REG_ESP,
+        ):
             uc.reg_write(r, 0)
         uc.reg_write(X.UC_X86_REG_EBX, dtb_addr)
         self.pc = entry
@@ -109,14 +137,18 @@ class X86Cpu(Cpu):
         if vector * 8 + 7 > limit:
             raise GuestStop(
                 f"triple fault: vector {vector:#x} ({VECTOR_NAMES.get(vector, 'interrupt')}) "
-                f"is beyond the IDT limit {limit:#x} at eip={self.pc:#010x}", 139)
+                f"is beyond the IDT limit {limit:#x} at eip={self.pc:#010x}",
+                139,
+            )
         lo, hi = struct.unpack("<II", self.read_virt(base + vector * 8, 8))
         gate_type = (hi >> 8) & 0xF
         if not hi & (1 << 15) or gate_type not in (0xE, 0xF):
             raise GuestStop(
                 f"triple fault: IDT gate for vector {vector:#x} "
                 f"({VECTOR_NAMES.get(vector, 'interrupt')}) is not a present interrupt or trap "
-                f"gate at eip={self.pc:#010x}", 139)
+                f"gate at eip={self.pc:#010x}",
+                139,
+            )
         return lo >> 16, (hi & 0xFFFF_0000) | (lo & 0xFFFF), gate_type
 
     def _push(self, value: int) -> None:
@@ -128,8 +160,11 @@ class X86Cpu(Cpu):
         selector, offset, gate_type = self._gate(vector)
         cs = self.reg(X.UC_X86_REG_CS)
         if cs & 3:
-            raise GuestStop("interrupt from ring 3: privilege change through the TSS is not "
-                            "modelled for bare-metal guests", 134)
+            raise GuestStop(
+                "interrupt from ring 3: privilege change through the TSS is not "
+                "modelled for bare-metal guests",
+                134,
+            )
         eflags = self.reg(X.UC_X86_REG_EFLAGS)
         self._push(eflags)
         self._push(cs)
@@ -153,7 +188,8 @@ class X86Cpu(Cpu):
     def deliver(self, fault: Fault) -> None:
         if fault.kind in ("data", "prefetch"):
             raise GuestStop(
-                f"{fault.message} at address {fault.addr:#010x} (eip={fault.pc:#010x})", 135)
+                f"{fault.message} at address {fault.addr:#010x} (eip={fault.pc:#010x})", 135
+            )
         vector = VEC_UD if fault.kind == "undef" else fault.intno
         code = (fault.status or 0) if vector in ERROR_CODE_VECTORS else None
         self._enter(vector, fault.pc, code)

@@ -55,8 +55,18 @@ def build_library(name: str) -> Path:
         c_file = Path(tmp) / f"{name}.c"
         c_file.write_bytes(src)
         so = Path(tmp) / f"{name}.so"
-        cmd = [sys.executable, "-m", "ziglang", "cc", "-O2", "-shared", "-fPIC",
-               "-o", str(so), str(c_file)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "ziglang",
+            "cc",
+            "-O2",
+            "-shared",
+            "-fPIC",
+            "-o",
+            str(so),
+            str(c_file),
+        ]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         except (OSError, subprocess.TimeoutExpired) as e:
@@ -124,10 +134,13 @@ class BlockCounter:
         self.state.mask = TABLE_ENTRIES - 1
         handle = _ucpy.uc_hook_h()
         err = _ucpy.uclib.uc_hook_add(
-            uc._uch, ctypes.byref(handle), unicorn.UC_HOOK_BLOCK,
+            uc._uch,
+            ctypes.byref(handle),
+            unicorn.UC_HOOK_BLOCK,
             ctypes.cast(lib.blockcount_hook, ctypes.c_void_p),
             ctypes.cast(ctypes.pointer(self.state), ctypes.c_void_p),
-            ctypes.c_uint64(1), ctypes.c_uint64(0),
+            ctypes.c_uint64(1),
+            ctypes.c_uint64(0),
         )
         if err != unicorn.UC_ERR_OK:
             raise unicorn.UcError(err)

@@ -48,7 +48,10 @@ def test_two_runs_give_identical_output_instruction_count_and_time(run_firmware,
     a = run_firmware("timer_irq", arch)
     b = run_firmware("timer_irq", arch)
     assert (a.output, a.result.insns, a.result.time_ns) == (
-        b.output, b.result.insns, b.result.time_ns)
+        b.output,
+        b.result.insns,
+        b.result.time_ns,
+    )
 
 
 @pytest.mark.parametrize("arch", ARCHES)
@@ -98,3 +101,49 @@ def test_max_insns_stops_a_busy_loop_with_124(run_firmware, arch):
     assert run.result.status == 124
     assert run.result.reason == "max-insns"
     assert 200_000 <= run.result.insns < 200_100
+
+
+def test_thumb_code_interworks_and_takes_an_irq_from_a_thumb_wfi(run_firmware):
+    run = run_firmware("thumb", "armv7")
+    assert run.result.status == 0, run.log
+    assert run.output == (
+        "thumb: sum of squares 1..100 = 338350\nthumb: woke from wfi after 1 interrupt\n"
+    )
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_console_input_reaches_the_guest_through_uart0(run_firmware, arch):
+    run = run_firmware("echo", arch, input_bytes=b"hello\nsoc lab\nquit\n")
+    assert run.output == "> HELLO\n> SOC LAB\nbye\n"
+    assert run.result.status == 0
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_unimplemented_offsets_read_zero_and_are_reported_once(run_firmware, arch):
+    run = run_firmware("guest_errors", arch)
+    assert "unimplemented syscon offset reads 0\n" in run.output
+    assert "syscon ID still 534f434c\n" in run.output
+    reports = [line for line in run.log if "guest error" in line]
+    assert reports == [
+        "soclab: guest error: syscon: read of unimplemented offset 0x100 (reads as 0)",
+        "soclab: guest error: syscon: write of 0xdead to unimplemented offset 0x100 (ignored)",
+    ]
+    assert run.machine.bus.guest_errors == 6
+
+
+def test_arm_abort_without_a_vector_table_stops_the_run(run_firmware):
+    run = run_firmware("wild_arm", "armv7")
+    assert run.result.status == 139
+    assert "no vector table" in run.result.message
+
+
+def test_x86_access_to_nothing_stops_with_a_bus_error_naming_the_address(run_firmware):
+    run = run_firmware("wild_x86", "x86")
+    assert run.result.status == 135
+    assert "address 0x80000000" in run.result.message
+
+
+def test_x86_exception_with_no_idt_is_a_triple_fault(run_firmware):
+    run = run_firmware("triple_x86", "x86")
+    assert run.result.status == 139
+    assert "triple fault" in run.result.message and "#BP" in run.result.message

@@ -22,16 +22,20 @@ def soclab(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def test_soclab_run_without_an_image_runs_the_builtin_demo():
-    proc = subprocess.run([sys.executable, "-m", "emulator.cli", "run"],
-                          capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        [sys.executable, "-m", "emulator.cli", "run"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "soclab-armv7" in proc.stdout
     assert "goodbye" in proc.stdout
 
 
 def test_exit_status_is_the_guests_and_console_goes_to_stdout(capsys):
-    status, out, err = soclab(capsys, "--bare-metal", "--board", "x86",
-                              str(build("hello", "x86")))
+    status, out, err = soclab(capsys, "--bare-metal", "--board", "x86", str(build("hello", "x86")))
     assert (status, out, err) == (0, "Hello from soclab!\n", "")
 
 
@@ -44,16 +48,18 @@ def test_stats_report_instructions_time_speed_and_tlb_fills(capsys):
 
 
 def test_max_insns_gives_124_and_a_one_line_reason(capsys):
-    status, out, err = soclab(capsys, "--bare-metal", "--max-insns", "50000",
-                              str(build("spin", "armv7")))
+    status, out, err = soclab(
+        capsys, "--bare-metal", "--max-insns", "50000", str(build("spin", "armv7"))
+    )
     assert status == 124
     assert err.count("\n") == 1 and "--max-insns" in err
 
 
 def test_trace_lists_executed_blocks_symbolised_and_disassembled(capsys, tmp_path):
     trace = tmp_path / "trace.txt"
-    status, out, err = soclab(capsys, "--bare-metal", "--trace", str(trace),
-                              str(build("hello", "armv7")))
+    status, out, err = soclab(
+        capsys, "--bare-metal", "--trace", str(trace), str(build("hello", "armv7"))
+    )
     assert status == 0
     text = trace.read_text()
     assert "<_start>" in text
@@ -75,17 +81,21 @@ def test_a_users_own_dts_builds_the_machine(capsys, tmp_path):
 @pytest.mark.parametrize(
     "dts, message",
     [
-        ("/dts-v1/; / { compatible = \"soclab,armv7\"; ", "malformed devicetree"),
-        ("/dts-v1/; / { compatible = \"acme,board\"; };", "unknown board"),
-        ("/dts-v1/; / { compatible = \"soclab,armv7\"; #address-cells = <1>; "
-         "#size-cells = <1>; };", "no memory node"),
+        ('/dts-v1/; / { compatible = "soclab,armv7"; ', "malformed devicetree"),
+        ('/dts-v1/; / { compatible = "acme,board"; };', "unknown board"),
+        (
+            '/dts-v1/; / { compatible = "soclab,armv7"; #address-cells = <1>; '
+            "#size-cells = <1>; };",
+            "no memory node",
+        ),
     ],
 )
 def test_a_malformed_or_unknown_tree_is_a_one_line_error(capsys, tmp_path, dts, message):
     path = tmp_path / "bad.dts"
     path.write_text(dts)
-    status, out, err = soclab(capsys, "--board", str(path), "--bare-metal",
-                              str(build("hello", "armv7")))
+    status, out, err = soclab(
+        capsys, "--board", str(path), "--bare-metal", str(build("hello", "armv7"))
+    )
     assert status == 2
     assert message in err and err.count("\n") == 1
 
@@ -96,8 +106,9 @@ def test_an_unknown_board_name_is_a_one_line_error(capsys):
 
 
 def test_an_elf_for_the_other_architecture_is_rejected(capsys):
-    status, out, err = soclab(capsys, "--bare-metal", "--board", "armv7",
-                              str(build("hello", "x86")))
+    status, out, err = soclab(
+        capsys, "--bare-metal", "--board", "armv7", str(build("hello", "x86"))
+    )
     assert status == 2
     assert "ELF for EM_386, but the board's CPU is ARM" in err and err.count("\n") == 1
 
@@ -113,7 +124,7 @@ def test_a_truncated_elf_is_rejected(capsys, tmp_path):
 
 
 def _program_headers(data: bytes) -> tuple[int, int, int]:
-    phoff, = struct.unpack_from("<I", data, 28)
+    (phoff,) = struct.unpack_from("<I", data, 28)
     phentsize, phnum = struct.unpack_from("<HH", data, 42)
     return phoff, phentsize, phnum
 
@@ -121,8 +132,11 @@ def _program_headers(data: bytes) -> tuple[int, int, int]:
 def test_overlapping_segments_are_rejected(capsys, tmp_path):
     data = bytearray(build("hello", "armv7").read_bytes())
     phoff, phentsize, phnum = _program_headers(data)
-    loads = [phoff + i * phentsize for i in range(phnum)
-             if struct.unpack_from("<I", data, phoff + i * phentsize)[0] == 1]
+    loads = [
+        phoff + i * phentsize
+        for i in range(phnum)
+        if struct.unpack_from("<I", data, phoff + i * phentsize)[0] == 1
+    ]
     assert len(loads) >= 2
     first_paddr = struct.unpack_from("<I", data, loads[0] + 12)[0]
     struct.pack_into("<I", data, loads[1] + 12, first_paddr)  # second p_paddr = first's
