@@ -82,7 +82,8 @@ class PhysBus:
     def _check_free(self, name: str, base: int, size: int) -> None:
         if size <= 0 or base < 0:
             raise ValueError(f"{name}: bad region {base:#x}+{size:#x}")
-        for r in [*self.memory, *self.mmio]:
+        regions: list[MemoryRegion | MmioRegion] = [*self.memory, *self.mmio]
+        for r in regions:
             if base < r.end and r.base < base + size:
                 raise ValueError(
                     f"{name} at {base:#x}..{base + size - 1:#x} overlaps {r.name} at "

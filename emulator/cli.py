@@ -15,9 +15,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from emulator import __version__
+
+if TYPE_CHECKING:
+    from emulator.machine import Machine, RunResult
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 70
@@ -173,16 +176,14 @@ def cmd_run(a: argparse.Namespace) -> int:
     return result.status
 
 
-def _print_stats(machine: object, result: object) -> None:
-    m = machine  # type: ignore[assignment]
-    r = result  # type: ignore[assignment]
-    mips = r.insns / r.host_seconds / 1e6 if r.host_seconds > 0 else 0.0  # type: ignore
+def _print_stats(machine: Machine, r: RunResult) -> None:
+    mips = r.insns / r.host_seconds / 1e6 if r.host_seconds > 0 else 0.0
     lines = [
-        f"instructions retired: {r.insns}",  # type: ignore
-        f"virtual time: {r.time_ns} ns ({r.time_ns / 1e6:.3f} ms)",  # type: ignore
-        f"host time: {r.host_seconds:.3f} s ({mips:.1f} MIPS)",  # type: ignore
-        f"TLB fills: {m.cpu.tlb_fills}",  # type: ignore
-        f"guest errors: {m.bus.guest_errors}",  # type: ignore
+        f"instructions retired: {r.insns}",
+        f"virtual time: {r.time_ns} ns ({r.time_ns / 1e6:.3f} ms)",
+        f"host time: {r.host_seconds:.3f} s ({mips:.1f} MIPS)",
+        f"TLB fills: {machine.cpu.tlb_fills}",
+        f"guest errors: {machine.bus.guest_errors}",
     ]
     for line in lines:
         print(f"soclab: {line}", file=sys.stderr)

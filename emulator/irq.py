@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol, runtime_checkable
 
 
 class IrqLine:
@@ -30,3 +31,15 @@ class IrqLine:
 
     def lower(self) -> None:
         self.set(False)
+
+
+@runtime_checkable
+class InterruptController(Protocol):
+    """What the machine needs of an intc: inputs from devices, an output to the CPU, and the
+    source to vector (x86 takes vector 0x20 + the lowest pending source)."""
+
+    output: IrqLine
+
+    def set_input(self, n: int, level: bool) -> None: ...
+
+    def pending_source(self) -> int | None: ...

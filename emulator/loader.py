@@ -15,6 +15,7 @@ from pathlib import Path
 
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import SymbolTableSection
 
 from emulator.bus import PhysBus
 
@@ -134,7 +135,7 @@ def _check_overlap(path: Path, segments: list[Segment]) -> None:
 def _symbols(elf: ELFFile) -> list[tuple[int, int, str]]:
     """Code and data symbols, one per address: global functions win over locals and labels."""
     symtab = elf.get_section_by_name(".symtab")
-    if symtab is None:
+    if not isinstance(symtab, SymbolTableSection):
         return []
     best: dict[int, tuple[int, int, str]] = {}
     for sym in symtab.iter_symbols():

@@ -14,6 +14,7 @@ two runs of the same image give the same output, instruction counts and times.
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from collections.abc import Callable
@@ -24,7 +25,14 @@ from emulator.board import Board
 from emulator.bus import PhysBus
 from emulator.clock import Clock
 from emulator.cpu.base import Cpu, GuestStop, Stop
-from emulator.device import BoardInfo, DeviceContext, HostConsole, UnimplementedDevice
+from emulator.device import (
+    BoardInfo,
+    DeviceContext,
+    HostConsole,
+    SysBusDevice,
+    UnimplementedDevice,
+)
+from emulator.irq import InterruptController
 from emulator.loader import Image, LoadError, place
 from emulator.native import NO_DEADLINE
 
@@ -68,18 +76,21 @@ class Machine:
             request_exit=self._request_exit,
             log=self.log,
         )
-        self.devices: dict[str, object] = {}
+        self.devices: dict[str, SysBusDevice | UnimplementedDevice] = {}
         for node in board.devices:
             cls = next((MODELS[c] for c in node.compatible if c in MODELS), None)
             dev = cls(self.ctx, node) if cls is not None else UnimplementedDevice(self.ctx, node)
             base, size = node.reg[0]
-            self.bus.add_mmio(node.name, base, size, dev)  # type: ignore[arg-type]
+            self.bus.add_mmio(node.name, base, size, dev)
             self.devices[node.name] = dev
-        self.intc = next((d for d in self.devices.values() if hasattr(d, "set_input")), None)
+        self.intc: InterruptController | None = next(
+            (d for d in self.devices.values() if isinstance(d, InterruptController)), None
+        )
         if self.intc is not None:
+            intc = self.intc
             for n, line in self.ctx.irq_lines.items():
-                line.connect(lambda level, n=n: self.intc.set_input(n, level))  # type: ignore
-            self.intc.output.connect(self._irq_changed)  # type: ignore[attr-defined]
+                line.connect(functools.partial(intc.set_input, n))
+            intc.output.connect(self._irq_changed)
         self.cpu = self._make_cpu()
         self.bus.on_cpu_bus_error = self.cpu.bus_error
         counter = self.cpu.counter
@@ -114,7 +125,7 @@ class Machine:
         self.bus.write(self.boot_area, dtb)
         self.image = image
         if self.board.arch == "x86":
-            self.cpu.boot(image.entry, self.boot_area, gdt_addr=self.boot_area + BOOT_AREA - 0x100)  # type: ignore[call-arg]
+            self.cpu.boot(image.entry, self.boot_area, self.boot_area + BOOT_AREA - 0x100)
         else:
             self.cpu.boot(image.entry, self.boot_area)
 
@@ -135,10 +146,10 @@ class Machine:
             self.cpu.counter.deadline = min(self.cpu.counter.deadline, self._event_deadline())
 
     def intc_pending_source(self) -> int | None:
-        return self.intc.pending_source() if self.intc is not None else None  # type: ignore
+        return self.intc.pending_source() if self.intc is not None else None
 
     def irq_pending(self) -> bool:
-        return bool(self.intc is not None and self.intc.output.level)  # type: ignore
+        return self.intc is not None and self.intc.output.level
 
     def _event_deadline(self) -> int:
         """Instruction count at which the next device event is due."""

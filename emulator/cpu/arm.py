@@ -123,7 +123,7 @@ class ArmCpu(Cpu):
 
     # -- boot ----------------------------------------------------------------------------
 
-    def boot(self, entry: int, dtb_addr: int) -> None:
+    def boot(self, entry: int, dtb_addr: int, scratch: int = 0) -> None:
         """Datasheet §5 / Linux's ARM boot convention: SVC mode, IRQ/FIQ masked,
         r0 = 0, r1 = 0xFFFFFFFF (no machine type: use the DTB), r2 = DTB address."""
         self.uc.reg_write(A.UC_ARM_REG_CPSR, MODE_SVC | CPSR_I | CPSR_F | CPSR_A)

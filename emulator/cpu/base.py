@@ -86,7 +86,7 @@ class Cpu:
         self._scanned: set[int] = set()
         self._special: dict[int, Callable[[int], bool]] = {}
         self._hooks: list[int] = []
-        uc.ctl_set_tlb_mode(unicorn.UC_TLB_VIRTUAL)
+        uc.ctl_set_tlb_mode(unicorn.UC_TLB_VIRTUAL)  # type: ignore[attr-defined]
         self._hooks.append(uc.hook_add(unicorn.UC_HOOK_TLB_FILL, self._tlb_fill))
         self._hooks.append(uc.hook_add(unicorn.UC_HOOK_INTR, self._on_intr))
         self._map_bus()
@@ -265,8 +265,14 @@ class Cpu:
     def count_block(self, addr: int, size: int) -> int:
         raise NotImplementedError
 
-    def boot(self, entry: int, dtb_addr: int) -> None:
+    def boot(self, entry: int, dtb_addr: int, scratch: int = 0) -> None:
+        """Set the architectural boot state (datasheet §5). `scratch`: a free page in the
+        boot area for whatever the architecture needs (the x86 boot GDT)."""
         raise NotImplementedError
+
+    def resumed_at_wfi(self) -> bool:
+        """True (and the CPU halted) if an unexplained stop was the CPU going to sleep."""
+        return False
 
     def irq_masked(self) -> bool:
         raise NotImplementedError

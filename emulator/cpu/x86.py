@@ -76,10 +76,11 @@ class X86Cpu(Cpu):
 
     # -- boot ----------------------------------------------------------------------------
 
-    def boot(self, entry: int, dtb_addr: int, gdt_addr: int = 0) -> None:
+    def boot(self, entry: int, dtb_addr: int, scratch: int = 0) -> None:
         """Datasheet §5: 32-bit protected mode, flat 4 GiB code/data segments, paging and
         interrupts off, EBX = DTB address. The flat segments come from a boot GDT at
-        `gdt_addr` (the firmware should load its own, as with multiboot)."""
+        `scratch` (the firmware should load its own, as with multiboot)."""
+        gdt_addr = scratch
         self.write_virt(gdt_addr, BOOT_GDT)
         uc = self.uc
         uc.reg_write(X.UC_X86_REG_GDTR, (0, gdt_addr, len(BOOT_GDT) - 1, 0))

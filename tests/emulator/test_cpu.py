@@ -84,7 +84,7 @@ def _idt_gate(offset: int, selector: int = 0x08, gate_type: int = 0xE) -> bytes:
 
 def test_x86_interrupt_gate_pushes_eflags_cs_eip_and_clears_if(x86):
     cpu = x86.cpu
-    cpu.boot(0x0010_0000, 0, gdt_addr=0x1000)
+    cpu.boot(0x0010_0000, 0, 0x1000)
     idt = 0x2000
     cpu.write_virt(idt + 0x80 * 8, _idt_gate(0x0010_4000))
     cpu.uc.reg_write(X.UC_X86_REG_IDTR, (0, idt, 256 * 8 - 1, 0))
@@ -100,7 +100,7 @@ def test_x86_interrupt_gate_pushes_eflags_cs_eip_and_clears_if(x86):
 
 def test_x86_vector_with_an_error_code_pushes_it(x86):
     cpu = x86.cpu
-    cpu.boot(0x0010_0000, 0, gdt_addr=0x1000)
+    cpu.boot(0x0010_0000, 0, 0x1000)
     cpu.write_virt(0x2000 + 13 * 8, _idt_gate(0x0010_5000, gate_type=0xF))
     cpu.uc.reg_write(X.UC_X86_REG_IDTR, (0, 0x2000, 256 * 8 - 1, 0))
     cpu.uc.reg_write(X.UC_X86_REG_ESP, 0x9000)
@@ -111,7 +111,7 @@ def test_x86_vector_with_an_error_code_pushes_it(x86):
 
 def test_x86_not_present_gate_is_a_triple_fault(x86):
     cpu = x86.cpu
-    cpu.boot(0x0010_0000, 0, gdt_addr=0x1000)
+    cpu.boot(0x0010_0000, 0, 0x1000)
     cpu.uc.reg_write(X.UC_X86_REG_IDTR, (0, 0x2000, 256 * 8 - 1, 0))
     with pytest.raises(GuestStop, match="not a present interrupt or trap gate"):
         cpu.deliver(Fault("int", 0x0010_0000, intno=0x21))
