@@ -6,9 +6,10 @@ shared `firmware/lib/*.c` -- and links it with `firmware/<arch dir>/link.ld`.
 The compiler is the Zig toolchain from the `ziglang` wheel (`python -m ziglang
 cc`), so any pip install of soclab can build the built-in demo.
 
-Bare programs: a program whose name ends in `_arm` or `_x86` is written for
-that one architecture against the datasheet alone; it is built without the
-runtime (its own `_start`) and only for its architecture.
+Single-arch programs: a program whose name ends in `_arm` or `_x86` is built
+only for that architecture. If it is an assembly (`.S`) file it is also a bare
+program, written against the datasheet alone: assembled without the runtime,
+with its own `_start`. Every other program is portable C built for both.
 
 Images are cached under `$SOCLAB_CACHE_DIR` (default `$XDG_CACHE_HOME/soclab`,
 else `~/.cache/soclab`) as `firmware/<arch>/<name>-<hash>.elf`. The hash covers
@@ -55,16 +56,18 @@ COMMON_FLAGS = (
     "-g",
     "-static",
     "-Wall",
+    "-Wl,--fatal-warnings",  # e.g. a missing _start would give an empty image
+    "-Wl,-z,max-page-size=4096",
 )
 
 
 @dataclass(frozen=True, slots=True)
 class Arch:
-    """One target: its runtime directory under firmware/ and compiler flags."""
+    """One target: runtime directory, single-arch name suffix, compiler flags."""
 
     name: str
     runtime_dir: str
-    bare_suffix: str
+    suffix: str
     target_flags: tuple[str, ...]
 
 
@@ -74,7 +77,7 @@ _ARCHES = {
         Arch(
             name="armv7",
             runtime_dir="arm",
-            bare_suffix="_arm",
+            suffix="_arm",
             # With the MMU off all data accesses are strongly-ordered, where an
             # unaligned access faults: keep the compiler from emitting any.
             target_flags=(
@@ -88,7 +91,7 @@ _ARCHES = {
         Arch(
             name="x86",
             runtime_dir="x86",
-            bare_suffix="_x86",
+            suffix="_x86",
             target_flags=("-target", "x86-freestanding", "-mcpu=i686"),
         ),
     )
@@ -117,11 +120,15 @@ def cache_dir() -> Path:
     return (Path(xdg) if xdg else Path.home() / ".cache") / "soclab"
 
 
-def _bare_arch(name: str) -> str | None:
+def _suffix_arch(name: str) -> str | None:
     for arch in _ARCHES.values():
-        if name.endswith(arch.bare_suffix):
+        if name.endswith(arch.suffix):
             return arch.name
     return None
+
+
+def _is_bare(name: str) -> bool:
+    return _suffix_arch(name) is not None and _program_source(name).suffix == ".S"
 
 
 def programs(arch: str | None = None) -> list[str]:
@@ -136,10 +143,10 @@ def programs(arch: str | None = None) -> list[str]:
 
 
 def program_arches(name: str) -> tuple[str, ...]:
-    """The architectures `name` can be built for: both, or its bare-metal one."""
+    """The architectures `name` can be built for: both, or the one its name ends with."""
     _program_source(name)
-    bare = _bare_arch(name)
-    return (bare,) if bare else ARCHES
+    only = _suffix_arch(name)
+    return (only,) if only else ARCHES
 
 
 def _arch(arch: str) -> Arch:
@@ -165,7 +172,7 @@ def _sources(name: str, arch: Arch) -> tuple[list[Path], list[Path], Path]:
     program = _program_source(name)
     runtime_dir = FIRMWARE_DIR / arch.runtime_dir
     linker_script = runtime_dir / "link.ld"
-    if _bare_arch(name):
+    if _is_bare(name):
         return [program], [], linker_script
     runtime = sorted(runtime_dir.glob("*.S")) + sorted(runtime_dir.glob("*.c"))
     library = sorted(LIB_DIR.glob("*.c"))
@@ -185,7 +192,8 @@ def _ziglang_version() -> str:
 def _digest(files: list[Path], flags: list[str], zig_version: str) -> str:
     h = hashlib.sha256()
     h.update(f"ziglang {zig_version}\0".encode())
-    h.update("\0".join(flags).encode() + b"\0")
+    # Paths inside the flags are hashed relative to the package, so checkouts share a cache.
+    h.update("\0".join(flags).replace(str(FIRMWARE_DIR), "<firmware>").encode() + b"\0")
     for path in sorted(set(files)):
         h.update(str(path.relative_to(FIRMWARE_DIR)).encode() + b"\0")
         h.update(path.read_bytes())
@@ -215,8 +223,7 @@ def build(name: str, arch: str) -> Path:
     allowed = program_arches(name)
     if arch not in allowed:
         raise ValueError(
-            f"firmware program {name!r} is a bare-metal program for {allowed[0]} only; "
-            f"it cannot be built for {arch}"
+            f"firmware program {name!r} is for {allowed[0]} only; it cannot be built for {arch}"
         )
     zig_version = _ziglang_version()
     sources, headers, linker_script = _sources(name, target)

@@ -23,6 +23,7 @@
     .equ MODE_SVC, 0x13
     .equ MODE_ABT, 0x17
     .equ MODE_UND, 0x1b
+    .equ PSR_T, 1 << 5
     .equ SCTLR_V, 1 << 13
     .equ SCTLR_TE, 1 << 30
     .equ TF_CPSR, 56            /* offsetof(struct trapframe, cpsr) */
@@ -91,16 +92,19 @@ reset:
     stmfd sp!, {r0-r12, lr}
     mrs r0, spsr
     str r0, [sp, #TF_CPSR]
+    tst r0, #PSR_T              /* flags: eq in ARM state, ne in Thumb */
     mov r0, sp
 .endm
 
     exception_entry undef_entry, 0
-    sub r1, lr, #4              /* the undefined instruction */
+    subeq r1, lr, #4            /* the undefined instruction */
+    subne r1, lr, #2
     bl  undef_handler
     b   exception_return
 
     exception_entry svc_entry, 0
-    sub r1, lr, #4              /* the svc instruction */
+    subeq r1, lr, #4            /* the svc instruction */
+    subne r1, lr, #2
     bl  svc_handler
     b   exception_return
 
