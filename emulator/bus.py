@@ -43,6 +43,7 @@ class MemoryRegion:
     size: int
     mem: mmap.mmap = field(repr=False)
     cache: mmap.mmap = field(repr=False)
+    wc: mmap.mmap = field(repr=False)
 
     @property
     def end(self) -> int:
@@ -68,8 +69,17 @@ class BusFault(Exception):
     """A bus-master or debugger access to an address no memory answers."""
 
 
+class CoherenceObserver(Protocol):
+    """The CPU's data cache as bus masters meet it (emulator.cache.CacheModel)."""
+
+    def device_read(self, paddr: int, size: int, who: str, coherent: bool) -> None: ...
+
+    def device_write(self, paddr: int, size: int, who: str, coherent: bool) -> None: ...
+
+
 class PhysBus:
     def __init__(self, log: Callable[[str], None] | None = None) -> None:
+        self.cache: CoherenceObserver | None = None
         self.memory: list[MemoryRegion] = []
         self.mmio: list[MmioRegion] = []
         self._log = log or (lambda msg: print(msg, file=sys.stderr))
@@ -92,7 +102,9 @@ class PhysBus:
 
     def add_memory(self, name: str, base: int, size: int) -> MemoryRegion:
         self._check_free(name, base, size)
-        region = MemoryRegion(name, base, size, mmap.mmap(-1, size), mmap.mmap(-1, size))
+        region = MemoryRegion(
+            name, base, size, mmap.mmap(-1, size), mmap.mmap(-1, size), mmap.mmap(-1, size)
+        )
         self.memory.append(region)
         return region
 
@@ -195,16 +207,16 @@ class DmaError(Exception):
 class DmaAddressSpace:
     """What one bus master sees: memory regions, limited to `addr_bits` address bits.
 
-    A non-coherent master reads and writes the memory view only. A coherent master snoops the
-    CPU's data cache; the cache model provides `snoop_read`/`snoop_write` for that.
+    A non-coherent master reads and writes the memory view only, and the cache model is told
+    (it reports lines the master misses). A coherent master snoops: the cache supplies dirty
+    lines it reads, and lines it writes are updated in the cache.
     """
 
-    def __init__(self, bus: PhysBus, coherent: bool, addr_bits: int = 32) -> None:
+    def __init__(self, bus: PhysBus, coherent: bool, addr_bits: int = 32, name: str = "dma"):
         self.bus = bus
         self.coherent = coherent
         self.addr_bits = addr_bits
-        self.snoop_read: Callable[[int, int], None] = lambda addr, size: None
-        self.snoop_write: Callable[[int, int], None] = lambda addr, size: None
+        self.name = name
 
     def _check(self, addr: int, size: int) -> MemoryRegion:
         if size < 0 or addr < 0 or addr + size > (1 << self.addr_bits):
@@ -216,17 +228,20 @@ class DmaAddressSpace:
 
     def read(self, addr: int, size: int) -> bytes:
         r = self._check(addr, size)
-        if self.coherent:
-            self.snoop_read(addr, size)
+        if self.bus.cache is not None:
+            self.bus.cache.device_read(addr, size, self.name, self.coherent)
         off = addr - r.base
         return r.mem[off : off + size]
 
     def write(self, addr: int, data: bytes) -> None:
         r = self._check(addr, len(data))
+        cache = self.bus.cache
+        if cache is not None and self.coherent:
+            cache.device_read(addr, len(data), self.name, True)  # merge with dirty lines
         off = addr - r.base
         r.mem[off : off + len(data)] = data
-        if self.coherent:
-            self.snoop_write(addr, len(data))
+        if cache is not None:
+            cache.device_write(addr, len(data), self.name, self.coherent)
 
     def read_u32(self, addr: int) -> int:
         return int.from_bytes(self.read(addr, 4), "little")

@@ -47,6 +47,17 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--stats", action="store_true", help="print run statistics at exit")
     r.add_argument("--load-addr", type=_address, help="load address of a raw (non-ELF) image")
     r.add_argument(
+        "--cache",
+        default="worst-case",
+        metavar="POLICY[,size=..,ways=..]",
+        help="data-cache policy: worst-case (default), lru[,size=32K,ways=4], off",
+    )
+    r.add_argument(
+        "--stop-on-hazard",
+        action="store_true",
+        help="end the run (status 125) at the first coherence hazard",
+    )
+    r.add_argument(
         "--ns-per-insn",
         type=_count,
         default=10,
@@ -121,12 +132,14 @@ def _stdin_reader() -> object:
 
 def cmd_run(a: argparse.Namespace) -> int:
     from emulator.board import BoardError, load_board, parse_size
+    from emulator.cache import CacheConfig
     from emulator.device import HostConsole
     from emulator.loader import LoadError, load_image
     from emulator.machine import Machine
 
     try:
         board = load_board(a.board, parse_size(a.ram) if a.ram else None)
+        cache = CacheConfig.parse(a.cache)
     except BoardError as e:
         raise CliError(str(e)) from None
     if a.image is None:
@@ -145,7 +158,13 @@ def cmd_run(a: argparse.Namespace) -> int:
     out = _Stdout(sys.stdout)
     console = HostConsole(write=out)
     console.reader = _stdin_reader()  # type: ignore[assignment]
-    machine = Machine(board, console=console, ns_per_insn=a.ns_per_insn)
+    machine = Machine(
+        board,
+        console=console,
+        ns_per_insn=a.ns_per_insn,
+        cache=cache,
+        stop_on_hazard=a.stop_on_hazard,
+    )
     try:
         image = load_image(image_path, board.arch, a.load_addr)
         machine.boot_bare_metal(image)
@@ -185,6 +204,18 @@ def _print_stats(machine: Machine, r: RunResult) -> None:
         f"TLB fills: {machine.cpu.tlb_fills}",
         f"guest errors: {machine.bus.guest_errors}",
     ]
+    c = machine.cache
+    s = c.stats
+    lines.append(
+        f"cache ({c.config.policy.value}): {s.fills} page fills, {s.dirty_lines(c)} dirty lines, "
+        f"{s.cleans} cleans, {s.invalidates} invalidates, {s.evictions} evictions, "
+        f"{s.drains} drained, {s.maintenance_ops} maintenance ops"
+    )
+    kinds: dict[str, int] = {}
+    for h in c.hazards:
+        kinds[h.kind.value] = kinds.get(h.kind.value, 0) + 1
+    lines.append(f"hazards: {len(c.hazards)}")
+    lines += [f"  {n} x {k}" for k, n in kinds.items()]
     for line in lines:
         print(f"soclab: {line}", file=sys.stderr)
 

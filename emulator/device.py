@@ -111,7 +111,7 @@ class DeviceContext:
         return line
 
     def dma(self, node: DeviceNode) -> DmaAddressSpace:
-        return DmaAddressSpace(self.bus, node.dma_coherent, node.dma_bits)
+        return DmaAddressSpace(self.bus, node.dma_coherent, node.dma_bits, node.name)
 
 
 class SysBusDevice:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from devices import MODELS
 from emulator.board import Board
 from emulator.bus import PhysBus
+from emulator.cache import CacheConfig, CacheModel, Hazard
 from emulator.clock import Clock
 from emulator.cpu.base import Cpu, GuestStop, Stop
 from emulator.device import (
@@ -40,6 +41,7 @@ from emulator.native import NO_DEADLINE
 BOOT_AREA = 0x10000
 
 EXIT_TIMEOUT = 124  # like timeout(1): --max-insns reached, or the guest can never progress
+EXIT_HAZARD = 125  # --stop-on-hazard: the first coherence hazard ended the run
 
 
 @dataclass
@@ -59,6 +61,8 @@ class Machine:
         console: HostConsole | None = None,
         ns_per_insn: int = 10,
         log: Callable[[str], None] | None = None,
+        cache: CacheConfig | None = None,
+        stop_on_hazard: bool = False,
     ) -> None:
         self.board = board
         self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
@@ -93,10 +97,18 @@ class Machine:
             intc.output.connect(self._irq_changed)
         self.cpu = self._make_cpu()
         self.bus.on_cpu_bus_error = self.cpu.bus_error
+        self.cache = CacheModel(
+            self.bus, self.cpu.line_size, cache or CacheConfig(), self.clock.now, self.cpu.flush_tlb
+        )
+        self.cache.on_hazard = self._on_hazard
+        self.cpu.cache = self.cache
+        self.bus.cache = self.cache
+        self.stop_on_hazard = stop_on_hazard
         counter = self.cpu.counter
         self.clock.insns = lambda: counter.state.insns
         self.clock.on_reschedule = self._reschedule
         self.exit_status: int | None = None
+        self.stop_reason: tuple[str, str] | None = None
         self.running = False
         self.image: Image | None = None
         self._reported_undef: set[int] = set()
@@ -144,6 +156,14 @@ class Machine:
     def _reschedule(self) -> None:
         if self.running:
             self.cpu.counter.deadline = min(self.cpu.counter.deadline, self._event_deadline())
+
+    def _on_hazard(self, hazard: Hazard) -> None:
+        self.log(f"soclab: hazard: {hazard.describe(self._where)}")
+        if self.stop_on_hazard and self.exit_status is None:
+            self.exit_status = EXIT_HAZARD
+            self.stop_reason = ("hazard", f"stopped at the first hazard ({hazard.kind.value})")
+            if self.running:
+                self.cpu.uc.emu_stop()
 
     def intc_pending_source(self) -> int | None:
         return self.intc.pending_source() if self.intc is not None else None
@@ -219,6 +239,7 @@ class Machine:
             self.running = True
             stop = cpu.run_slice()
             self.running = False
+            self.cache.slice_end()
             if stop in (Stop.EXCEPTION, Stop.INVALID, Stop.UNMAPPED, Stop.BUS_ERROR):
                 fault = cpu.fault
                 assert fault is not None
@@ -232,6 +253,8 @@ class Machine:
                     cpu.deliver(fault)
             elif stop is Stop.REQUESTED and not cpu.stop_requested and self.exit_status is None:
                 cpu.resumed_at_wfi()
+        if self.stop_reason is not None:
+            return self.stop_reason
         return "exit", f"guest exited with status {self.exit_status}"
 
     def _where(self, pc: int) -> str:

@@ -22,6 +22,9 @@ import unicorn
 from unicorn import arm_const as A
 
 from emulator.cpu.base import Cpu, Fault, GuestStop
+from emulator.mmu import AccessType, MemType, Translation, WalkFault
+from emulator.mmu.arm import ArmMmuState
+from emulator.mmu.arm import walk as arm_walk
 
 if TYPE_CHECKING:
     from emulator.machine import Machine
@@ -30,7 +33,9 @@ MODE_USR, MODE_FIQ, MODE_IRQ, MODE_SVC = 0x10, 0x11, 0x12, 0x13
 MODE_ABT, MODE_UND, MODE_SYS = 0x17, 0x1B, 0x1F
 CPSR_T, CPSR_F, CPSR_I, CPSR_A = 1 << 5, 1 << 6, 1 << 7, 1 << 8
 CPSR_IT = 0x0600_FC00
-SCTLR_V, SCTLR_EE, SCTLR_TE = 1 << 13, 1 << 25, 1 << 30
+SCTLR_M, SCTLR_V, SCTLR_EE, SCTLR_TE = 1 << 0, 1 << 13, 1 << 25, 1 << 30
+TTBR_IRGN1, TTBR_IRGN0, TTBR_RGN_MASK = 1 << 0, 1 << 6, 0b11 << 3
+PROT_ALL = 7
 
 VEC_UNDEF, VEC_SVC, VEC_PABT, VEC_DABT, VEC_IRQ = 0x04, 0x08, 0x0C, 0x10, 0x18
 FSR_EXTERNAL_ABORT = 0b01000
@@ -44,6 +49,12 @@ EXCP_BKPT = 7
 # CP15 registers as (cp, is64, sec, crn, crm, opc1, opc2)
 CP15 = {
     "SCTLR": (15, 0, 0, 1, 0, 0, 0),
+    "TTBR0": (15, 0, 0, 2, 0, 0, 0),
+    "TTBR1": (15, 0, 0, 2, 0, 0, 1),
+    "TTBCR": (15, 0, 0, 2, 0, 0, 2),
+    "DACR": (15, 0, 0, 3, 0, 0, 0),
+    "PRRR": (15, 0, 0, 10, 2, 0, 0),
+    "NMRR": (15, 0, 0, 10, 2, 0, 1),
     "DFSR": (15, 0, 0, 5, 0, 0, 0),
     "IFSR": (15, 0, 0, 5, 0, 0, 1),
     "DFAR": (15, 0, 0, 6, 0, 0, 0),
@@ -73,6 +84,7 @@ class ArmCpu(Cpu):
         uc.ctl_set_page_size(4096)
         self._cs_arm = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_ARM)
         self._cs_thumb = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB)
+        self._mmu_state: ArmMmuState | None = None
         super().__init__(machine, uc)
 
     # -- state --------------------------------------------------------------------------
@@ -82,6 +94,49 @@ class ArmCpu(Cpu):
 
     def set_cp15(self, name: str, value: int) -> None:
         self.uc.reg_write(A.UC_ARM_REG_CP_REG, (*CP15[name], value & 0xFFFF_FFFF))
+        self._mmu_state = None
+
+    # -- translation ---------------------------------------------------------------------
+
+    def mmu_state(self) -> ArmMmuState:
+        """The translation registers, re-read only after a write to one of them (the scanner
+        hooks every `mcr p15` to c1, c2, c3 and c10; Python writes go through set_cp15)."""
+        if self._mmu_state is None:
+            self._mmu_state = ArmMmuState.from_cpu(self.cp15)
+        return self._mmu_state
+
+    def is_user(self) -> bool:
+        return self.cpsr & 0x1F == MODE_USR
+
+    def walk(self, vaddr: int, access: AccessType, user: bool) -> Translation | WalkFault:
+        state = self.mmu_state()
+        if not state.sctlr & SCTLR_M:
+            # MMU off: flat, and data accesses are strongly-ordered (ARM ARM B3.2.1)
+            return Translation(vaddr, vaddr, 4096, PROT_ALL, MemType.STRONGLY_ORDERED)
+        return arm_walk(state, vaddr, access, user, self._walk_read)
+
+    def _walk_read(self, paddr: int, size: int) -> int:
+        """Table walks follow TTBR's walk cacheability: IRGN/RGN non-cacheable walks read
+        memory, so tables written through a cacheable mapping need a clean (ARM ARM B3.3.2)."""
+        state = self.mmu_state()
+        ttbr = state.ttbr0
+        cacheable_walk = bool(ttbr & (TTBR_IRGN0 | TTBR_IRGN1 | TTBR_RGN_MASK))
+        if cacheable_walk and self.cache is not None:
+            data = self.cache.cpu_read(paddr, size, MemType.WRITE_BACK, paddr)
+        else:
+            data = self.bus.read(paddr, size)
+        return int.from_bytes(data, "little")
+
+    def fault_from_walk(self, wf: WalkFault, pc: int) -> Fault:
+        kind = "prefetch" if wf.access is AccessType.FETCH else "data"
+        return Fault(
+            kind,
+            pc,
+            wf.vaddr,
+            wf.access is AccessType.WRITE,
+            message=f"{wf.kind} fault",
+            status=wf.status,
+        )
 
     @property
     def cpsr(self) -> int:
@@ -147,14 +202,87 @@ class ArmCpu(Cpu):
         return max(n, 1)
 
     def find_special(self, code: bytes) -> list[tuple[int, Callable[[int], bool]]]:
+        """wfi, `mcr p15` to the cache/translation registers, and dsb/dmb — ARM and Thumb-2
+        encodings (unconditional forms, which is what compilers and Linux emit)."""
         found: list[tuple[int, Callable[[int], bool]]] = []
         for pattern, step in ((b"\x03\xf0\x20\xe3", 4), (b"\x30\xbf", 2), (b"\xaf\xf3\x03\x80", 2)):
-            i = code.find(pattern)
-            while i >= 0:
+            for i in _find_all(code, pattern):
                 if i % step == 0:
                     found.append((i, self._on_wfi))
-                i = code.find(pattern, i + 1)
+        for i in _find_all(code, b"\xee"):  # MCR: ARM ...ee at +3, Thumb ee.. at +1
+            if i % 4 == 3 and code[i - 1] & 0xF0 == 0 and _is_cp15_write(code[i - 3 : i + 1]):
+                found.append((i - 3, self._on_cp15))
+            if i % 2 == 1 and i + 3 <= len(code) and code[i - 1] & 0x10 == 0:
+                hw2 = code[i + 1 : i + 3]
+                if len(hw2) == 2 and hw2[1] & 0x0F == 0x0F and hw2[0] & 0x10:
+                    found.append((i - 1, self._on_cp15))
+        for i in _find_all(code, b"\xf0\x7f\xf5"):  # ARM dsb/dmb: f57ff04x / f57ff05x
+            if i % 4 == 1 and code[i - 1] & 0xE0 == 0x40:
+                found.append((i - 1, self._on_barrier))
+        for i in _find_all(code, b"\xbf\xf3"):  # Thumb dsb/dmb: f3bf 8f4x / 8f5x
+            if (
+                i % 2 == 0
+                and i + 4 <= len(code)
+                and code[i + 3] == 0x8F
+                and code[i + 2] & 0xE0 == 0x40
+            ):
+                found.append((i, self._on_barrier))
         return found
+
+    def _insn_at(self, addr: int) -> int | None:
+        """The 32-bit instruction at addr as an A32 word (Thumb-2: hw1 << 16 | hw2)."""
+        try:
+            raw = self.read_virt(addr, 4)
+        except Exception:  # noqa: BLE001 - unreadable: not ours to handle
+            return None
+        if self.thumb():
+            return (int.from_bytes(raw[:2], "little") << 16) | int.from_bytes(raw[2:], "little")
+        return int.from_bytes(raw, "little")
+
+    def _on_cp15(self, addr: int) -> bool:
+        insn = self._insn_at(addr)
+        if insn is None or insn & 0x0F10_0F10 != 0x0E00_0F10:  # not an MCR p15
+            return False
+        crn, opc1 = (insn >> 16) & 0xF, (insn >> 21) & 7
+        crm, opc2, rt = insn & 0xF, (insn >> 5) & 7, (insn >> 12) & 0xF
+        if crn in (1, 2, 3, 10):
+            self._mmu_state = None  # re-read at the next fill, after this write took effect
+            return False
+        if crn != 7 or opc1 != 0 or self.cache is None:
+            return False
+        value = int(self.uc.reg_read(A.UC_ARM_REG_R0 + rt)) if rt < 13 else 0
+        op = CACHE_OPS.get((crm, opc2))
+        if op is None:
+            return False
+        cache = self.cache
+        if op == "barrier":
+            cache.apply_set_way(addr)
+            cache.drain()
+        elif op.endswith("-sw"):
+            if (value >> 1) & 7:
+                return False  # an outer cache level: not modelled
+            sets_shift = 5 if self.line_size == 32 else 6
+            cache.set_way(op[:-3], (value >> sets_shift) & (cache.sets - 1), value >> 30)
+        else:
+            try:
+                pa = self.translate(value & ~(self.line_size - 1)).paddr
+            except Exception:  # noqa: BLE001 - unmapped VA: report, as a guest error
+                self.bus.guest_error(
+                    "cpu",
+                    addr,
+                    "cmo",
+                    f"cache maintenance by MVA of unmapped VA {value:#x} at "
+                    f"pc={addr:#010x} (ignored)",
+                )
+                return False
+            getattr(cache, op)(pa, 1, addr)
+        return False
+
+    def _on_barrier(self, addr: int) -> bool:
+        if self.cache is not None:
+            self.cache.apply_set_way(addr)
+            self.cache.drain()
+        return False
 
     def _on_wfi(self, addr: int) -> bool:
         """WFI: the CPU sleeps until an interrupt is pending (even a masked one)."""
@@ -241,6 +369,8 @@ class ArmCpu(Cpu):
             self._enter(MODE_ABT, VEC_PABT, fault.pc + 4, mask_async=True)
         elif fault.kind == "data":
             fs = fault_status(fault) | (FSR_WNR if fault.is_write else 0)
+            if fault.status is not None:
+                fs = fault.status  # the walker's FSR, WnR included
             self.set_cp15("DFSR", fs)
             self.set_cp15("DFAR", fault.addr)
             self._enter(MODE_ABT, VEC_DABT, fault.pc + 8, mask_async=True)
@@ -248,7 +378,37 @@ class ArmCpu(Cpu):
             raise GuestStop(f"{fault.message} at pc={fault.pc:#010x}", 134)
 
 
+#: (CRm, opc2) of `mcr p15, 0, Rt, c7, CRm, opc2` -> the cache model's operation
+CACHE_OPS = {
+    (6, 1): "invalidate",  # DCIMVAC
+    (10, 1): "clean",  # DCCMVAC
+    (11, 1): "clean",  # DCCMVAU: to the point of unification, which is memory here
+    (14, 1): "flush",  # DCCIMVAC
+    (6, 2): "invalidate-sw",  # DCISW
+    (10, 2): "clean-sw",  # DCCSW
+    (14, 2): "flush-sw",  # DCCISW
+    (10, 4): "barrier",  # CP15DSB
+    (10, 5): "barrier",  # CP15DMB
+}
+
+
+def _find_all(code: bytes, pattern: bytes) -> list[int]:
+    out = []
+    i = code.find(pattern)
+    while i >= 0:
+        out.append(i)
+        i = code.find(pattern, i + 1)
+    return out
+
+
+def _is_cp15_write(word: bytes) -> bool:
+    """An unconditional-or-AL `mcr p15, ...` (cond 1110 1110, L=0, coproc 15, bit4 = 1)."""
+    w = int.from_bytes(word, "little")
+    return w & 0xFF10_0F10 == 0xEE00_0F10
+
+
 def fault_status(fault: Fault) -> int:
-    """Short-descriptor FSR encoding: FS[4] at bit 10, FS[3:0] at bits 3:0."""
-    fs = FSR_EXTERNAL_ABORT if fault.status is None else fault.status
-    return ((fs & 0x10) << 6) | (fs & 0xF)
+    """The FSR value: the walker's, or a synchronous external abort (FS = 0b01000)."""
+    if fault.status is not None:
+        return fault.status & ~FSR_WNR
+    return FSR_EXTERNAL_ABORT

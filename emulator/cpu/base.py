@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING
 import unicorn
 from unicorn import Uc, UcError
 
-from emulator.bus import CACHE_VIEW_OFFSET, MmioRegion, PhysBus, buffer_address
+from emulator.bus import CACHE_VIEW_OFFSET, BusFault, MmioRegion, PhysBus, buffer_address
+from emulator.cache import WC_VIEW_OFFSET, CacheModel
+from emulator.mmu import PROT_EXEC, AccessType, Translation, WalkFault
 from emulator.native import BlockCounter
 
 if TYPE_CHECKING:
@@ -62,6 +64,21 @@ class Fault:
     status: int | None = None  # architectural fault status, when the walker decided it
 
 
+class TranslationFault(Exception):
+    """A Python-side translation that faulted."""
+
+    def __init__(self, fault: WalkFault) -> None:
+        super().__init__(f"{fault.kind} fault at VA {fault.vaddr:#x} ({fault.access.value})")
+        self.fault = fault
+
+
+_ACCESS = {
+    unicorn.UC_MEM_READ: AccessType.READ,
+    unicorn.UC_MEM_WRITE: AccessType.WRITE,
+    unicorn.UC_MEM_FETCH: AccessType.FETCH,
+}
+
+
 class GuestStop(Exception):
     """The guest cannot go on (no vector for a fault, triple fault); ends the run."""
 
@@ -90,6 +107,7 @@ class Cpu:
         self._hooks.append(uc.hook_add(unicorn.UC_HOOK_TLB_FILL, self._tlb_fill))
         self._hooks.append(uc.hook_add(unicorn.UC_HOOK_INTR, self._on_intr))
         self._map_bus()
+        self.cache: CacheModel | None = None
         self.counter = BlockCounter(uc, self.count_block)
         self.stop_requested = False
 
@@ -101,6 +119,7 @@ class Cpu:
         for r in self.bus.memory:
             uc.mem_map_ptr(r.base, r.size, perms, buffer_address(r.mem))
             uc.mem_map_ptr(r.base + CACHE_VIEW_OFFSET, r.size, perms, buffer_address(r.cache))
+            uc.mem_map_ptr(r.base + WC_VIEW_OFFSET, r.size, perms, buffer_address(r.wc))
         for m in self.bus.mmio:
             self._map_mmio(m)
 
@@ -108,66 +127,114 @@ class Cpu:
         bus = self.bus
 
         def read(uc: Uc, offset: int, size: int, region: MmioRegion) -> int:
+            self._uncached_access()
             return bus.mmio_read(region, offset, size)
 
         def write(uc: Uc, offset: int, size: int, value: int, region: MmioRegion) -> None:
+            self._uncached_access()
             bus.mmio_write(region, offset, size, value)
 
         self.uc.mmio_map(m.base, m.size, read, m, write, m)
 
+    def _uncached_access(self) -> None:
+        """A device access orders buffered writes before it (datasheet §3)."""
+        cache = self.cache
+        if cache is not None and (cache.wc_pages or cache.wt_pages):
+            cache.drain()
+
+    def flush_tlb(self) -> None:
+        """Drop every TLB entry (after Python changed live page tables or views)."""
+        self.uc.ctl(unicorn.UC_CTL_TLB_FLUSH, unicorn.UC_CTL_IO_WRITE)
+
     # -- translation ------------------------------------------------------------------------
+
+    def walk(self, vaddr: int, access: AccessType, user: bool) -> Translation | WalkFault:
+        """The architecture's translation of `vaddr` (MMU off: the identity)."""
+        raise NotImplementedError
+
+    def is_user(self) -> bool:
+        raise NotImplementedError
+
+    def fault_from_walk(self, wf: WalkFault, pc: int) -> Fault:
+        raise NotImplementedError
 
     def _tlb_fill(self, uc: Uc, vaddr: int, access: int, entry: object, _: object) -> bool:
         self.tlb_fills += 1
-        try:
-            paddr = self.translate_for_fill(vaddr, access, entry)
-        except GuestStop:
-            raise
-        if paddr is None:
+        acc = _ACCESS.get(access, AccessType.READ)
+        res = self.walk(vaddr, acc, self.is_user())
+        if isinstance(res, WalkFault):
+            self.fault = self.fault_from_walk(res, self.pc)
             return False
+        ppage = res.paddr & PAGE_MASK
+        if self.cache is not None:
+            view, prot = self.cache.map_page(ppage, res.memtype, vaddr, acc, self.pc)
+        else:
+            view, prot = ppage, unicorn.UC_PROT_ALL
+        entry.paddr = view  # type: ignore[attr-defined]
+        entry.perms = prot & res.prot  # type: ignore[attr-defined]
         if (
             self.unbacked is None
             and vaddr <= 0xFFFF_FFFF
-            and self.bus.find_memory(paddr) is None
-            and self.bus.find_mmio(paddr) is None
+            and self.bus.find_memory(ppage) is None
+            and self.bus.find_mmio(ppage) is None
         ):
             self.unbacked = vaddr  # the access will fail as unmapped: remember the address
         # One TLB entry serves every access type, so a code page may be filled by a data
         # access first: scan every executable page at its first fill.
-        if (paddr & PAGE_MASK) not in self._scanned:
-            self._scan_page(vaddr & PAGE_MASK, paddr & PAGE_MASK)
+        if res.prot & PROT_EXEC and ppage not in self._scanned:
+            self._scan_page(vaddr & PAGE_MASK, ppage)
         return True
 
-    def translate_for_fill(self, vaddr: int, access: int, entry: object) -> int | None:
-        """Fill `entry` for `vaddr`; return the physical address or None for a fault.
-
-        With the MMU off every address maps to itself, readable, writable and executable."""
-        page = vaddr & PAGE_MASK
-        entry.paddr = page  # type: ignore[attr-defined]
-        entry.perms = unicorn.UC_PROT_ALL  # type: ignore[attr-defined]
-        return page
+    def translate(
+        self, vaddr: int, access: AccessType = AccessType.READ, user: bool = False
+    ) -> Translation:
+        """Translate as the CPU would for Python code (kernel model, tools); a fault raises."""
+        res = self.walk(vaddr, access, user)
+        if isinstance(res, WalkFault):
+            raise TranslationFault(res)
+        return res
 
     def virt_to_phys(self, vaddr: int) -> int:
-        """Debugger-style translation for the current privilege (identity, MMU off)."""
-        return vaddr
+        return self.translate(vaddr).paddr
 
     def read_virt(self, vaddr: int, size: int) -> bytes:
+        """Read through the CPU's view: the same translation and cache view as guest code."""
         out = bytearray()
         while size > 0:
-            pa = self.virt_to_phys(vaddr)
             n = min(size, PAGE_SIZE - (vaddr & (PAGE_SIZE - 1)))
-            out += self.bus.read(pa, n)
+            out += self._access(vaddr, n, None)
             vaddr += n
             size -= n
         return bytes(out)
 
     def write_virt(self, vaddr: int, data: bytes) -> None:
+        """Write through the CPU's view: a store Python kernel code makes."""
         while data:
-            pa = self.virt_to_phys(vaddr)
             n = min(len(data), PAGE_SIZE - (vaddr & (PAGE_SIZE - 1)))
-            self.bus.write(pa, data[:n])
+            self._access(vaddr, n, data[:n])
             vaddr += n
             data = data[n:]
+
+    def _access(self, vaddr: int, size: int, data: bytes | None) -> bytes:
+        tr = self.translate(vaddr, AccessType.READ if data is None else AccessType.WRITE)
+        pa = tr.paddr
+        if self.bus.find_memory(pa, size) is None:
+            region = self.bus.find_mmio(pa)
+            if region is None:
+                raise BusFault(f"no memory or device at physical {pa:#x} (VA {vaddr:#x})")
+            if data is None:
+                return self.bus.mmio_read(region, pa - region.base, size).to_bytes(size, "little")
+            self.bus.mmio_write(region, pa - region.base, size, int.from_bytes(data, "little"))
+            return b""
+        if self.cache is None:
+            if data is None:
+                return self.bus.read(pa, size)
+            self.bus.write(pa, data)
+            return b""
+        if data is None:
+            return self.cache.cpu_read(pa, size, tr.memtype, vaddr)
+        self.cache.cpu_write(pa, data, tr.memtype, vaddr)
+        return b""
 
     # -- special instructions ----------------------------------------------------------------
 

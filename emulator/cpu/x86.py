@@ -15,6 +15,7 @@ faults other than page faults push an error code of 0.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import capstone
@@ -22,12 +23,17 @@ import unicorn
 from unicorn import x86_const as X
 
 from emulator.cpu.base import Cpu, Fault, GuestStop
+from emulator.mmu import AccessType, MemType, Translation, WalkFault
+from emulator.mmu.x86 import X86MmuState
+from emulator.mmu.x86 import walk as x86_walk
 
 if TYPE_CHECKING:
     from emulator.machine import Machine
 
 EFLAGS_TF, EFLAGS_IF, EFLAGS_NT, EFLAGS_RF = 1 << 8, 1 << 9, 1 << 14, 1 << 16
-VEC_UD = 6
+VEC_UD, VEC_PF = 6, 14
+CR0_PG = 1 << 31
+MSR_EFER, MSR_PAT = 0xC000_0080, 0x277
 ERROR_CODE_VECTORS = frozenset({8, 10, 11, 12, 13, 14, 17})
 VECTOR_NAMES = {
     0: "#DE",
@@ -50,6 +56,10 @@ VECTOR_NAMES = {
 }
 
 BOOT_CS, BOOT_DS = 0x08, 0x10
+_CS_REGS = {
+    getattr(capstone.x86, f"X86_REG_{n.upper()}"): getattr(X, f"UC_X86_REG_{n.upper()}")
+    for n in ("eax", "ebx", "ecx", "edx", "esi", "edi", "ebp", "esp")
+}
 #: The boot GDT: null, flat 4 GiB ring-0 code (0x08) and data (0x10), as multiboot loaders set up.
 BOOT_GDT = struct.pack("<QQQ", 0, 0x00CF_9A00_0000_FFFF, 0x00CF_9200_0000_FFFF)
 
@@ -62,6 +72,10 @@ class X86Cpu(Cpu):
     def __init__(self, machine: Machine) -> None:
         uc = unicorn.Uc(unicorn.UC_ARCH_X86, unicorn.UC_MODE_32)
         self._cs = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_32)
+        self._cs_detail = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_32)
+        self._cs_detail.detail = True
+        self._decoded: dict[int, capstone.CsInsn | None] = {}
+        self._mmu_state: X86MmuState | None = None
         super().__init__(machine, uc)
 
     def reg(self, r: int) -> int:
@@ -117,6 +131,130 @@ class X86Cpu(Cpu):
             n += 1
             used += isize
         return max(1, n + (1 if used < size else 0))
+
+    # -- translation ---------------------------------------------------------------------
+
+    def mmu_state(self) -> X86MmuState:
+        """CR0/CR3/CR4/EFER/PAT, re-read only after the guest wrote one of them (the scanner
+        hooks `mov crN, r` and `wrmsr`) or Python did (`set_control`)."""
+        if self._mmu_state is None:
+            self._mmu_state = X86MmuState.from_cpu(self._read_control)
+        return self._mmu_state
+
+    def _read_control(self, name: str) -> int:
+        if name == "EFER":
+            return int(self.uc.reg_read(X.UC_X86_REG_MSR, MSR_EFER))
+        if name == "PAT":
+            return int(self.uc.reg_read(X.UC_X86_REG_MSR, MSR_PAT))
+        return self.reg(getattr(X, f"UC_X86_REG_{name}"))
+
+    def set_control(self, name: str, value: int) -> None:
+        if name in ("EFER", "PAT"):
+            msr = MSR_EFER if name == "EFER" else MSR_PAT
+            self.uc.reg_write(X.UC_X86_REG_MSR, (msr, value))
+        else:
+            self.uc.reg_write(getattr(X, f"UC_X86_REG_{name}"), value)
+        self._mmu_state = None
+
+    def is_user(self) -> bool:
+        return self.reg(X.UC_X86_REG_CS) & 3 == 3
+
+    def walk(self, vaddr: int, access: AccessType, user: bool) -> Translation | WalkFault:
+        state = self.mmu_state()
+        if not state.cr0 & CR0_PG:
+            # paging off: flat, write-back (datasheet §3)
+            return Translation(vaddr, vaddr, 4096, 7, MemType.WRITE_BACK)
+        return x86_walk(state, vaddr, access, user, self._walk_read, self._walk_write)
+
+    def _walk_read(self, paddr: int, size: int) -> int:
+        """x86 table walks are coherent with the data cache (SDM vol. 3 §11.3)."""
+        if self.cache is not None:
+            data = self.cache.cpu_read(paddr, size, MemType.WRITE_BACK, paddr)
+        else:
+            data = self.bus.read(paddr, size)
+        return int.from_bytes(data, "little")
+
+    def _walk_write(self, paddr: int, size: int, value: int) -> None:
+        data = value.to_bytes(size, "little")
+        if self.cache is not None:
+            self.cache.cpu_write(paddr, data, MemType.WRITE_BACK, paddr)
+        else:
+            self.bus.write(paddr, data)
+
+    def fault_from_walk(self, wf: WalkFault, pc: int) -> Fault:
+        return Fault(
+            "int",
+            pc,
+            wf.vaddr,
+            wf.access is AccessType.WRITE,
+            intno=VEC_PF,
+            message=f"#PF ({wf.kind})",
+            status=wf.status,
+        )
+
+    # -- cache and control instructions --------------------------------------------------
+
+    def find_special(self, code: bytes) -> list[tuple[int, Callable[[int], bool]]]:
+        """clflush, clflushopt, wbinvd, mfence, sfence, mov to CRn, wrmsr: candidates by
+        opcode bytes; each is decoded again when (if ever) it executes."""
+        found: list[tuple[int, Callable[[int], bool]]] = []
+        i = code.find(b"\x0f")
+        while i >= 0:
+            op = code[i + 1 : i + 3]
+            if op[:1] == b"\xae" and len(op) == 2:
+                reg = (op[1] >> 3) & 7
+                if op[1] >> 6 != 3 and reg == 7:  # clflush m8
+                    found.append((i, self._on_cache_insn))
+                    if i > 0 and code[i - 1] == 0x66:  # clflushopt
+                        found.append((i - 1, self._on_cache_insn))
+                elif op[1] in (0xF0, 0xF8):  # mfence, sfence
+                    found.append((i, self._on_cache_insn))
+            elif op[:1] in (b"\x09", b"\x22", b"\x30"):  # wbinvd, mov crN, wrmsr
+                found.append((i, self._on_cache_insn))
+            i = code.find(b"\x0f", i + 1)
+        return found
+
+    def _on_cache_insn(self, addr: int) -> bool:
+        insn = self._decoded.get(addr)
+        if insn is None:
+            try:
+                insn = next(self._cs_detail.disasm(self.read_virt(addr, 15), addr, 1), None)
+            except Exception:  # noqa: BLE001 - unreadable: nothing to do
+                insn = None
+            self._decoded[addr] = insn
+        if insn is None:
+            return False
+        name = insn.mnemonic
+        if name == "mov" and insn.op_str.startswith("cr") or name == "wrmsr":
+            self._mmu_state = None
+            return False
+        cache = self.cache
+        if cache is None:
+            return False
+        if name in ("mfence", "sfence"):
+            cache.drain()
+        elif name == "wbinvd":
+            cache.flush_all(addr)
+        elif name in ("clflush", "clflushopt"):
+            la = self._effective_address(insn)
+            try:
+                pa = self.translate(la).paddr
+            except Exception:  # noqa: BLE001 - #PF on clflush is not modelled: report it
+                self.bus.guest_error(
+                    "cpu", addr, "cmo", f"{name} of unmapped address {la:#x} at eip={addr:#010x}"
+                )
+                return False
+            cache.flush(pa, 1, addr)
+        return False
+
+    def _effective_address(self, insn: capstone.CsInsn) -> int:
+        mem = insn.operands[0].mem
+        ea = int(mem.disp)
+        if mem.base:
+            ea += self.reg(_CS_REGS[mem.base])
+        if mem.index:
+            ea += self.reg(_CS_REGS[mem.index]) * mem.scale
+        return ea & 0xFFFF_FFFF
 
     def resumed_at_wfi(self) -> bool:
         """Unicorn stops by itself after `hlt` (EIP past it); no other stop is unexplained."""
@@ -192,5 +330,7 @@ class X86Cpu(Cpu):
                 f"{fault.message} at address {fault.addr:#010x} (eip={fault.pc:#010x})", 135
             )
         vector = VEC_UD if fault.kind == "undef" else fault.intno
+        if vector == VEC_PF:
+            self.uc.reg_write(X.UC_X86_REG_CR2, fault.addr)
         code = (fault.status or 0) if vector in ERROR_CODE_VECTORS else None
         self._enter(vector, fault.pc, code)
