@@ -208,14 +208,20 @@ class CacheModel:
     # -- TLB fills ----------------------------------------------------------------------------
 
     def map_page(
-        self, ppage: int, memtype: MemType, vaddr: int, access: AccessType, pc: int
+        self,
+        ppage: int,
+        memtype: MemType,
+        vaddr: int,
+        access: AccessType,
+        pc_of: Callable[[], int],
     ) -> tuple[int, int]:
-        """Where a TLB entry for `ppage` must point, and which PROT_* bits it may carry."""
+        """Where a TLB entry for `ppage` must point, and which PROT_* bits it may carry.
+        `pc_of()` reads the PC of the access, needed only when something is recorded."""
         region = self.bus.find_memory(ppage, PAGE)
         full = PROT_READ | PROT_WRITE | PROT_EXEC
         if region is None:
             return ppage, full
-        self._note_type(ppage, memtype, vaddr, pc)
+        self._note_type(ppage, memtype, vaddr, pc_of)
         if self.config.policy is Policy.OFF or memtype in (
             MemType.STRONGLY_ORDERED,
             MemType.DEVICE,
@@ -229,12 +235,12 @@ class CacheModel:
             self.wt_pages.add(ppage)
         line_off = (vaddr & (PAGE - 1)) & ~(self.line - 1)
         if access is AccessType.READ and line_off in page.stale:
-            self._stale_read(ppage, page, line_off, vaddr, pc)
+            self._stale_read(ppage, page, line_off, vaddr, pc_of())
         if self.config.policy is Policy.LRU:
             self._touch(ppage + line_off)
         if access is AccessType.WRITE:
             if page.first_store is None:
-                page.first_store = Writer("CPU", self.now(), pc, vaddr)
+                page.first_store = Writer("CPU", self.now(), pc_of(), vaddr)
             return ppage + CACHE_VIEW_OFFSET, full
         if page.first_store is None:
             return ppage + CACHE_VIEW_OFFSET, full & ~PROT_WRITE  # catch the first store
@@ -254,7 +260,14 @@ class CacheModel:
         page.vaddr = vaddr & ~(PAGE - 1)
         return page
 
-    def _note_type(self, ppage: int, memtype: MemType, vaddr: int, pc: int) -> None:
+    def mappings_changed(self) -> None:
+        """The guest changed its translation regime or invalidated TLB entries: mappings seen
+        so far may be gone, so only mappings used from now on can conflict."""
+        self.page_types.clear()
+
+    def _note_type(
+        self, ppage: int, memtype: MemType, vaddr: int, pc_of: Callable[[], int]
+    ) -> None:
         kind = (
             "cached"
             if memtype.cacheable
@@ -269,7 +282,13 @@ class CacheModel:
             self._reported_conflicts.add(ppage)
             maps = ", ".join(f"{k} at VA {v:#010x}" for k, v in seen.items())
             self._hazard(
-                HazardKind.MEMTYPE_CONFLICT, ppage, vaddr, pc, "CPU mapping", None, f"mapped {maps}"
+                HazardKind.MEMTYPE_CONFLICT,
+                ppage,
+                vaddr,
+                pc_of(),
+                "CPU mapping",
+                None,
+                f"mapped {maps}",
             )
 
     # -- views --------------------------------------------------------------------------------

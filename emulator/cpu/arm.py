@@ -140,14 +140,14 @@ class ArmCpu(Cpu):
 
     @property
     def cpsr(self) -> int:
-        return int(self.uc.reg_read(A.UC_ARM_REG_CPSR))
+        return self.reg_fast(A.UC_ARM_REG_CPSR)
 
     def thumb(self) -> bool:
         return bool(self.cpsr & CPSR_T)
 
     @property
     def pc(self) -> int:
-        return int(self.uc.reg_read(A.UC_ARM_REG_PC))
+        return self.reg_fast(A.UC_ARM_REG_PC)
 
     @pc.setter
     def pc(self, value: int) -> None:
@@ -245,10 +245,13 @@ class ArmCpu(Cpu):
             return False
         crn, opc1 = (insn >> 16) & 0xF, (insn >> 21) & 7
         crm, opc2, rt = insn & 0xF, (insn >> 5) & 7, (insn >> 12) & 0xF
-        if crn in (1, 2, 3, 10):
-            self._mmu_state = None  # re-read at the next fill, after this write took effect
+        if crn in (1, 2, 3, 8, 10):
+            if crn != 8:
+                self._mmu_state = None  # re-read at the next fill, after this write
+            if self.cache is not None:
+                self.cache.mappings_changed()
             return False
-        if crn != 7 or opc1 != 0 or self.cache is None:
+        if crn != 7 or opc1 != 0 or self.cache is None:  # c13 (ASID, TLS) and others
             return False
         value = int(self.uc.reg_read(A.UC_ARM_REG_R0 + rt)) if rt < 13 else 0
         op = CACHE_OPS.get((crm, opc2))

@@ -79,7 +79,7 @@ class X86Cpu(Cpu):
         super().__init__(machine, uc)
 
     def reg(self, r: int) -> int:
-        return int(self.uc.reg_read(r))
+        return self.reg_fast(r)
 
     def irq_masked(self) -> bool:
         return not self.reg(X.UC_X86_REG_EFLAGS) & EFLAGS_IF
@@ -211,6 +211,8 @@ class X86Cpu(Cpu):
                     found.append((i, self._on_cache_insn))
             elif op[:1] in (b"\x09", b"\x22", b"\x30"):  # wbinvd, mov crN, wrmsr
                 found.append((i, self._on_cache_insn))
+            elif op[:1] == b"\x01" and len(op) == 2 and (op[1] >> 3) & 7 == 7 and op[1] >> 6 != 3:
+                found.append((i, self._on_cache_insn))  # invlpg
             i = code.find(b"\x0f", i + 1)
         return found
 
@@ -225,8 +227,10 @@ class X86Cpu(Cpu):
         if insn is None:
             return False
         name = insn.mnemonic
-        if name == "mov" and insn.op_str.startswith("cr") or name == "wrmsr":
+        if name == "mov" and insn.op_str.startswith("cr") or name in ("wrmsr", "invlpg"):
             self._mmu_state = None
+            if self.cache is not None:
+                self.cache.mappings_changed()
             return False
         cache = self.cache
         if cache is None:

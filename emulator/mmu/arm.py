@@ -209,7 +209,11 @@ def _lookup(
         return FaultStatus.TRANSLATION_SECTION, 0, f"{where}: fault entry"
     if desc & 2:
         leaf = _section(desc)
-        return leaf if leaf else (FaultStatus.TRANSLATION_SECTION, 0, f"{where}: reserved type")
+        return (
+            leaf
+            if leaf is not None
+            else (FaultStatus.TRANSLATION_SECTION, 0, f"{where}: reserved type")
+        )
     domain = (desc >> 5) & 0xF
     pxn = L1_PXN and bool(desc & 4)
     l2_addr = (desc & 0xFFFF_FC00) | (vaddr >> 10) & 0x3FC
@@ -280,11 +284,11 @@ def walk(
 ) -> Translation | WalkFault:
     """Translate vaddr for one access at PL0 (`user`) or PL1, as on a TLB miss."""
     vaddr &= 0xFFFF_FFFF
-    write = access is AccessType.WRITE
 
     def fault(fs: FaultStatus, domain: int, kind: str, level: int, msg: str) -> WalkFault:
-        status = fsr(fs, domain, write)
-        return WalkFault(vaddr, access, status, kind, level, f"{fs.name.lower().replace('_', ' ')}: {msg}")
+        status = fsr(fs, domain, access is AccessType.WRITE)
+        name = fs.name.lower().replace("_", " ")
+        return WalkFault(vaddr, access, status, kind, level, f"{name}: {msg}")
 
     if not state.sctlr & SCTLR_M:
         # MMU off (B3.2.1): flat. Data accesses are strongly-ordered; instruction fetches

@@ -44,7 +44,8 @@ class Rig:
         va: int | None = None,
         pc: int = 0x100,
     ):
-        return self.cache.map_page(pa & ~0xFFF, memtype, pa if va is None else va, access, pc)
+        va = pa if va is None else va
+        return self.cache.map_page(pa & ~0xFFF, memtype, va, access, lambda: pc)
 
     def cpu_store(self, pa: int, data: bytes) -> None:
         """A guest store that reached the cache view (what Unicorn does after the fill)."""
