@@ -31,11 +31,19 @@ def run_image(
     max_insns: int | None = 50_000_000,
     ram_size: int | None = None,
     input_bytes: bytes | None = None,
+    patch: dict[str, int] | None = None,
+    **machine_kw: object,
 ) -> Run:
+    """Boot an image bare-metal and run it. `patch` sets 32-bit globals by symbol first
+    (e.g. the compute benchmark's `iterations`, to keep tests fast)."""
     log: list[str] = []
     console = HostConsole(input_bytes=input_bytes)
-    machine = Machine(load_board(arch, ram_size), console=console, log=log.append)
-    machine.boot_bare_metal(load_image(path, arch))
+    machine = Machine(load_board(arch, ram_size), console=console, log=log.append, **machine_kw)  # type: ignore[arg-type]
+    image = load_image(path, arch)
+    machine.boot_bare_metal(image)
+    for name, value in (patch or {}).items():
+        addr = next(a for a, _size, n in image.symbols if n == name)
+        machine.bus.write(addr, value.to_bytes(4, "little"))
     result = machine.run(max_insns)
     return Run(result, console.output.decode(errors="replace"), machine, log)
 

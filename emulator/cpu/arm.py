@@ -14,7 +14,7 @@ Not modelled: FIQ (no FIQ source on the SoC), monitor/hyp modes, asynchronous ab
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import capstone
@@ -24,6 +24,8 @@ from unicorn import arm_const as A
 from emulator.cpu.base import Cpu, Fault, GuestStop
 from emulator.mmu import AccessType, MemType, Translation, WalkFault
 from emulator.mmu.arm import ArmMmuState
+from emulator.mmu.arm import dump as arm_dump
+from emulator.mmu.arm import mappings as arm_mappings
 from emulator.mmu.arm import walk as arm_walk
 
 if TYPE_CHECKING:
@@ -126,6 +128,14 @@ class ArmCpu(Cpu):
         else:
             data = self.bus.read(paddr, size)
         return int.from_bytes(data, "little")
+
+    def mappings(self, user: bool = False) -> Iterator[Translation]:
+        """Every valid mapping of the current address space (nothing with the MMU off)."""
+        return arm_mappings(self.mmu_state(), self._walk_read, user)
+
+    def dump_page_tables(self, markers: Sequence[tuple[int, str]] = ()) -> str:
+        """The current tables in the style of Linux's kernel page-table dump."""
+        return arm_dump(self.mmu_state(), self._walk_read, markers)
 
     def fault_from_walk(self, wf: WalkFault, pc: int) -> Fault:
         kind = "prefetch" if wf.access is AccessType.FETCH else "data"

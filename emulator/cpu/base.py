@@ -21,7 +21,7 @@ from __future__ import annotations
 import ctypes
 import enum
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -162,6 +162,12 @@ class Cpu:
         raise NotImplementedError
 
     def is_user(self) -> bool:
+        raise NotImplementedError
+
+    def mappings(self, user: bool = False) -> Iterator[Translation]:
+        raise NotImplementedError
+
+    def dump_page_tables(self, markers: Sequence[tuple[int, str]] = ()) -> str:
         raise NotImplementedError
 
     def fault_from_walk(self, wf: WalkFault, pc: int) -> Fault:

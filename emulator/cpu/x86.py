@@ -15,7 +15,7 @@ faults other than page faults push an error code of 0.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import capstone
@@ -25,6 +25,8 @@ from unicorn import x86_const as X
 from emulator.cpu.base import Cpu, Fault, GuestStop
 from emulator.mmu import AccessType, MemType, Translation, WalkFault
 from emulator.mmu.x86 import X86MmuState
+from emulator.mmu.x86 import dump as x86_dump
+from emulator.mmu.x86 import mappings as x86_mappings
 from emulator.mmu.x86 import walk as x86_walk
 
 if TYPE_CHECKING:
@@ -180,6 +182,14 @@ class X86Cpu(Cpu):
             self.cache.cpu_write(paddr, data, MemType.WRITE_BACK, paddr)
         else:
             self.bus.write(paddr, data)
+
+    def mappings(self, user: bool = False) -> Iterator[Translation]:
+        """Every valid mapping of the current address space (nothing with the MMU off)."""
+        return x86_mappings(self.mmu_state(), self._walk_read, user)
+
+    def dump_page_tables(self, markers: Sequence[tuple[int, str]] = ()) -> str:
+        """The current tables in the style of Linux's kernel page-table dump."""
+        return x86_dump(self.mmu_state(), self._walk_read, markers)
 
     def fault_from_walk(self, wf: WalkFault, pc: int) -> Fault:
         return Fault(

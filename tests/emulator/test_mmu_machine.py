@@ -1,0 +1,63 @@
+"""The MMU and the cache model inside the machine: tables built by guest code are walked by
+Python, and Python's own accesses land in the same cache view as the guest's."""
+
+from __future__ import annotations
+
+import pytest
+
+from emulator.mmu import AccessType, MemType
+from tests.conftest import ARCHES
+
+COMPUTE_MMU = {"armv7": "compute_mmu_arm", "x86": "compute_mmu_x86"}
+RAM_PAGE = {"armv7": 0x6010_0000, "x86": 0x0200_0000}
+
+
+@pytest.fixture(scope="module", params=ARCHES)
+def mmu_run(request):
+    from tests.conftest import run_image
+    from firmware.build import build
+
+    arch = request.param
+    run = run_image(build(COMPUTE_MMU[arch], arch), arch, patch={"iterations": 2})
+    assert run.result.status == 0, run.log
+    return arch, run
+
+
+def test_firmware_with_the_mmu_on_computes_the_same_checksum_as_with_it_off(mmu_run, run_firmware):
+    arch, run = mmu_run
+    assert run.output == run_firmware("compute", arch, patch={"iterations": 2}).output
+
+
+def test_python_walks_the_tables_the_guest_built(mmu_run):
+    arch, run = mmu_run
+    cpu = run.machine.cpu
+    va = RAM_PAGE[arch] + 0x123
+    tr = cpu.translate(va, AccessType.WRITE)
+    assert tr.paddr == va  # identity map
+    assert tr.memtype is MemType.WRITE_BACK
+    assert tr.page_size == (1 << 20 if arch == "armv7" else 4 << 20)
+    listed = [m for m in cpu.mappings() if m.vaddr <= va < m.vaddr + m.page_size]
+    assert len(listed) == 1 and listed[0].memtype is MemType.WRITE_BACK
+
+
+def test_the_page_table_dump_shows_the_guests_mappings_merged_like_linux(mmu_run):
+    arch, run = mmu_run
+    dump = run.machine.cpu.dump_page_tables()
+    if arch == "armv7":
+        assert "0x60000000-0x64000000          64M" in dump and "MEM/CACHED/WBWA" in dump
+        assert "0x10000000-0x10100000           1M" in dump and "DEV/SHARED" in dump
+    else:
+        assert "0x00000000-0x04000000          64M" in dump
+        assert "0xfe000000-0xfe400000           4M" in dump
+
+
+def test_a_python_store_through_a_cacheable_mapping_stays_dirty_until_cleaned(mmu_run):
+    arch, run = mmu_run
+    m = run.machine
+    va = RAM_PAGE[arch] + 0x40
+    m.cpu.write_virt(va, b"kernel data")
+    assert m.bus.read(va, 11) != b"kernel data"  # DRAM still has the old bytes
+    assert m.cpu.read_virt(va, 11) == b"kernel data"  # the CPU reads its cached copy
+    assert va & ~(m.cpu.line_size - 1) in m.cache.dirty_lines()
+    m.cache.clean(m.cpu.translate(va).paddr, 11)
+    assert m.bus.read(va, 11) == b"kernel data"
