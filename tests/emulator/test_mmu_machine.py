@@ -14,8 +14,8 @@ RAM_PAGE = {"armv7": 0x6010_0000, "x86": 0x0200_0000}
 
 @pytest.fixture(scope="module", params=ARCHES)
 def mmu_run(request):
-    from tests.conftest import run_image
     from firmware.build import build
+    from tests.conftest import run_image
 
     arch = request.param
     run = run_image(build(COMPUTE_MMU[arch], arch), arch, patch={"iterations": 2})
