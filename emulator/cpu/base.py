@@ -238,6 +238,19 @@ class Cpu:
             vaddr += n
             data = data[n:]
 
+    def cache_maintenance(self, op: str, vaddr: int, size: int) -> None:
+        """Clean ("clean"), invalidate ("invalidate") or both ("flush") the data-cache lines
+        of a virtual range, as the kernel's dma_sync / cache helpers do by VA."""
+        if self.cache is None or size <= 0:
+            return
+        fn = {"clean": self.cache.clean, "invalidate": self.cache.invalidate,
+              "flush": self.cache.flush}[op]
+        end = vaddr + size
+        while vaddr < end:
+            n = min(end - vaddr, PAGE_SIZE - (vaddr & (PAGE_SIZE - 1)))
+            fn(self.translate(vaddr).paddr, n)
+            vaddr += n
+
     def _access(self, vaddr: int, size: int, data: bytes | None) -> bytes:
         tr = self.translate(vaddr, AccessType.READ if data is None else AccessType.WRITE)
         pa = tr.paddr

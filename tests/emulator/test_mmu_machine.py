@@ -61,3 +61,15 @@ def test_a_python_store_through_a_cacheable_mapping_stays_dirty_until_cleaned(mm
     assert va & ~(m.cpu.line_size - 1) in m.cache.dirty_lines()
     m.cache.clean(m.cpu.translate(va).paddr, 11)
     assert m.bus.read(va, 11) == b"kernel data"
+
+
+def test_cache_maintenance_by_virtual_range_cleans_every_line_it_covers(mmu_run):
+    arch, run = mmu_run
+    m = run.machine
+    va = RAM_PAGE[arch] + 0x1FF0  # straddles a page boundary
+    m.cpu.write_virt(va, bytes(range(64)))
+    m.cpu.cache_maintenance("clean", va, 64)
+    assert m.bus.read(va, 64) == bytes(range(64))
+    m.bus.write(va, b"\xee" * 64)  # as a device would
+    m.cpu.cache_maintenance("invalidate", va, 64)
+    assert m.cpu.read_virt(va, 64) == b"\xee" * 64
