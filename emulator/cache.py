@@ -219,10 +219,10 @@ class CacheModel:
         `pc_of()` reads the PC of the access, needed only when something is recorded."""
         region = self.bus.find_memory(ppage, PAGE)
         full = PROT_READ | PROT_WRITE | PROT_EXEC
-        if region is None:
-            return ppage, full
+        if region is None or self.config.policy is Policy.OFF:
+            return ppage, full  # no cache: no view to choose, no attribute mismatch to matter
         self._note_type(ppage, memtype, vaddr, pc_of)
-        if self.config.policy is Policy.OFF or memtype in (
+        if memtype in (
             MemType.STRONGLY_ORDERED,
             MemType.DEVICE,
         ):

@@ -86,6 +86,9 @@ class ArmCpu(Cpu):
         uc.ctl_set_page_size(4096)
         self._cs_arm = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_ARM)
         self._cs_thumb = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB)
+        self._cs_arm_detail = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_ARM)
+        self._cs_thumb_detail = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB)
+        self._cs_arm_detail.detail = self._cs_thumb_detail.detail = True
         self._mmu_state: ArmMmuState | None = None
         super().__init__(machine, uc)
 
@@ -146,7 +149,65 @@ class ArmCpu(Cpu):
             wf.access is AccessType.WRITE,
             message=f"{wf.kind} fault",
             status=wf.status,
+            access=wf.access.value,
         )
+
+    def data_address(self, pc: int) -> int | None:
+        """Effective address of the load/store at `pc`, with its registers as they were
+        before it ran (Unicorn restores them on a fault)."""
+        cs = self._cs_thumb_detail if self.thumb() else self._cs_arm_detail
+        insn = next(cs.disasm(self.read_virt(pc, 4), pc, 1), None)
+        if insn is None:
+            return None
+        for op in insn.operands:
+            if op.type == capstone.arm.ARM_OP_MEM:
+                mem = op.mem
+                base = self._cs_reg(cs, mem.base, pc)
+                if insn.post_index:
+                    return int(base) & 0xFFFF_FFFF  # [rn], #off: the access uses rn as it was
+                ea = base + mem.disp
+                if mem.index:
+                    index = self._cs_reg(cs, mem.index, pc)
+                    if op.shift.type == capstone.arm.ARM_SFT_LSL:
+                        index <<= op.shift.value
+                    elif op.shift.type in (capstone.arm.ARM_SFT_LSR, capstone.arm.ARM_SFT_ASR):
+                        index >>= op.shift.value
+                    ea += -index if op.subtracted else index
+                return int(ea) & 0xFFFF_FFFF
+        name = insn.mnemonic.split(".")[0]
+        regs = [op.reg for op in insn.operands if op.type == capstone.arm.ARM_OP_REG]
+        if name in ("push", "vpush"):
+            return (self._cs_reg(cs, capstone.arm.ARM_REG_SP, pc) - 4 * len(regs)) & 0xFFFF_FFFF
+        if name in ("pop", "vpop"):
+            return self._cs_reg(cs, capstone.arm.ARM_REG_SP, pc)
+        if name[:3] in ("ldm", "stm") and regs:
+            base = self._cs_reg(cs, regs[0], pc)
+            n = len(regs) - 1
+            mode = name[3:5]
+            if mode in ("db", "fd") and name.startswith("stm") or mode == "db":
+                return (base - 4 * n) & 0xFFFF_FFFF
+            if mode == "ib":
+                return (base + 4) & 0xFFFF_FFFF
+            if mode == "da":
+                return (base - 4 * n + 4) & 0xFFFF_FFFF
+            return base
+        return None
+
+    def _cs_reg(self, cs: capstone.Cs, reg: int, pc: int) -> int:
+        name = cs.reg_name(reg)
+        if name == "pc":  # reads as the instruction's address + 8 (ARM) / + 4 aligned (Thumb)
+            return (pc + 4) & ~3 if self.thumb() else pc + 8
+        uc_reg = {
+            "sb": A.UC_ARM_REG_R9,
+            "sl": A.UC_ARM_REG_R10,
+            "fp": A.UC_ARM_REG_R11,
+            "ip": A.UC_ARM_REG_R12,
+            "sp": A.UC_ARM_REG_SP,
+            "lr": A.UC_ARM_REG_LR,
+        }.get(name)
+        if uc_reg is None:
+            uc_reg = A.UC_ARM_REG_R0 + int(name[1:])
+        return self.reg_fast(uc_reg)
 
     @property
     def cpsr(self) -> int:

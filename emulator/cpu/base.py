@@ -65,6 +65,7 @@ class Fault:
     intno: int = 0
     message: str = ""
     status: int | None = None  # architectural fault status, when the walker decided it
+    access: str = ""  # "read", "write" or "fetch" for a translation fault from the walker
 
 
 class TranslationFault(Exception):
@@ -186,7 +187,10 @@ class Cpu:
         acc = _ACCESS.get(access, AccessType.READ)
         res = self.walk(vaddr, acc, self.is_user())
         if isinstance(res, WalkFault):
-            self.fault = self.fault_from_walk(res, self.pc)
+            # The first fault of a slice is the real one: after it Unicorn probes other
+            # addresses (a fetch of the last page) that must not replace it.
+            if self.fault is None:
+                self.fault = self.fault_from_walk(res, self.pc)
             return False
         ppage = res.paddr & PAGE_MASK
         if self.cache is not None:
@@ -243,8 +247,11 @@ class Cpu:
         of a virtual range, as the kernel's dma_sync / cache helpers do by VA."""
         if self.cache is None or size <= 0:
             return
-        fn = {"clean": self.cache.clean, "invalidate": self.cache.invalidate,
-              "flush": self.cache.flush}[op]
+        fn = {
+            "clean": self.cache.clean,
+            "invalidate": self.cache.invalidate,
+            "flush": self.cache.flush,
+        }[op]
         end = vaddr + size
         while vaddr < end:
             n = min(end - vaddr, PAGE_SIZE - (vaddr & (PAGE_SIZE - 1)))
@@ -351,19 +358,47 @@ class Cpu:
         }
         if e.errno in unmapped:
             is_write, kind = unmapped[e.errno]
-            addr = self.unbacked if self.unbacked is not None else pc
+            page = self.unbacked if self.unbacked is not None else pc
             self.unbacked = None
             self.fault = Fault(
                 "prefetch" if kind == "fetch" else "data",
                 pc,
-                addr,
+                self.fault_address(pc, page, kind == "fetch"),
                 is_write,
                 message=f"bus error: {kind} of unmapped address",
             )
             return Stop.UNMAPPED
         if self.fault is not None:  # an exception a hook raised, already described
+            f = self.fault
+            if f.access:
+                # the fill hook sees only the page: the exact address comes from the
+                # faulting instruction, whose registers Unicorn has restored
+                f.addr = self.fault_address(pc, f.addr, f.access == "fetch")
             return Stop.EXCEPTION
         raise GuestStop(f"CPU error at pc={pc:#x}: {e}", 134)
+
+    def fault_address(self, pc: int, page: int, fetch: bool) -> int:
+        """The exact faulting address inside `page` (what the TLB-fill hook was given).
+
+        A fetch faults at the PC when it is in that page (else at the page's start: the
+        instruction straddles into it); a data access at the address the instruction at PC
+        computes, when that falls in the page."""
+        page &= PAGE_MASK
+        if fetch:
+            return pc if pc & PAGE_MASK == page else page
+        try:
+            ea = self.data_address(pc)
+        except Exception:  # noqa: BLE001 - undecodable: the page is all we know
+            ea = None
+        if ea is None:
+            return page
+        if ea & PAGE_MASK == page:
+            return ea
+        return page  # the access began in the page before and crossed into this one
+
+    def data_address(self, pc: int) -> int | None:
+        """The first address the data access of the instruction at `pc` touches."""
+        return None
 
     def _on_intr(self, uc: Uc, intno: int, _: object) -> None:
         self.fault = self.describe_intr(intno)

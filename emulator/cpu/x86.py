@@ -200,7 +200,41 @@ class X86Cpu(Cpu):
             intno=VEC_PF,
             message=f"#PF ({wf.kind})",
             status=wf.status,
+            access=wf.access.value,
         )
+
+    def data_address(self, pc: int) -> int | None:
+        """Linear address of the first data access of the instruction at `pc` (registers as
+        before it ran: Unicorn restores them on a fault)."""
+        insn = next(self._cs_detail.disasm(self.read_virt(pc, 15), pc, 1), None)
+        if insn is None:
+            return None
+        for op in insn.operands:
+            if op.type == capstone.x86.X86_OP_MEM:
+                if insn.mnemonic == "lea":
+                    return None
+                ea = self._effective_address(insn, op)
+                seg = op.mem.segment
+                if seg == capstone.x86.X86_REG_FS:
+                    ea += self.reg(X.UC_X86_REG_FS_BASE)
+                elif seg == capstone.x86.X86_REG_GS:
+                    ea += self.reg(X.UC_X86_REG_GS_BASE)
+                return ea & 0xFFFF_FFFF
+        name = insn.mnemonic
+        esp = self.reg(X.UC_X86_REG_ESP)
+        if name.startswith(("push", "call")):
+            return (esp - 4) & 0xFFFF_FFFF
+        if name.startswith(("pop", "ret", "iret", "leave")):
+            return esp if name != "leave" else self.reg(X.UC_X86_REG_EBP)
+        if name.startswith(("stos", "scas", "ins")) or "movs" in name and "movsx" not in name:
+            return (
+                self.reg(X.UC_X86_REG_EDI)
+                if name.startswith(("stos", "scas", "ins"))
+                else self.reg(X.UC_X86_REG_ESI)
+            )
+        if name.startswith(("lods", "outs", "cmps")):
+            return self.reg(X.UC_X86_REG_ESI)
+        return None
 
     # -- cache and control instructions --------------------------------------------------
 
@@ -261,8 +295,10 @@ class X86Cpu(Cpu):
             cache.flush(pa, 1, addr)
         return False
 
-    def _effective_address(self, insn: capstone.CsInsn) -> int:
-        mem = insn.operands[0].mem
+    def _effective_address(
+        self, insn: capstone.CsInsn, op: capstone.x86.X86Op | None = None
+    ) -> int:
+        mem = (op if op is not None else insn.operands[0]).mem
         ea = int(mem.disp)
         if mem.base:
             ea += self.reg(_CS_REGS[mem.base])

@@ -73,3 +73,59 @@ def test_cache_maintenance_by_virtual_range_cleans_every_line_it_covers(mmu_run)
     m.bus.write(va, b"\xee" * 64)  # as a device would
     m.cpu.cache_maintenance("invalidate", va, 64)
     assert m.cpu.read_virt(va, 64) == b"\xee" * 64
+
+
+ALIAS = {"armv7": "mmu_alias_arm", "x86": "mmu_alias_x86"}
+FAULT = {"armv7": "status=0x00000005", "x86": "status=0x00000000"}
+
+
+def _alias_lines(before: str, arch: str) -> str:
+    return (
+        "mmu: on\n"
+        f"cacheable write visible through uncached alias before clean: {before}\n"
+        "cacheable write visible through uncached alias after clean: yes\n"
+        f"uncached write visible through cacheable alias before invalidate: {before}\n"
+        "uncached write visible through cacheable alias after invalidate: yes\n"
+        f"fault: {FAULT[arch]} address=0x80000124\n"
+        "fault handled, resumed\n"
+    )
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_a_cached_write_is_invisible_uncached_until_cleaned_and_vice_versa(run_firmware, arch):
+    run = run_firmware(ALIAS[arch], arch)
+    assert run.output == _alias_lines("no", arch)
+    assert run.result.status == 0
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_with_the_cache_off_both_aliases_see_every_write_at_once(run_firmware, arch):
+    from emulator.cache import CacheConfig, Policy
+
+    run = run_firmware(ALIAS[arch], arch, cache=CacheConfig(Policy.OFF))
+    assert run.output == _alias_lines("yes", arch)
+    assert not any("hazard" in line for line in run.log)
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_mapping_one_page_cached_and_uncached_is_reported_with_both_addresses(run_firmware, arch):
+    run = run_firmware(ALIAS[arch], arch)
+    (report,) = [line for line in run.log if "hazard" in line]
+    assert "conflicting memory types" in report
+    assert "cached at VA 0x70000000" in report and "uncached at VA 0x70001000" in report
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_stop_on_hazard_ends_the_run_at_the_first_one(run_firmware, arch):
+    run = run_firmware(ALIAS[arch], arch, stop_on_hazard=True)
+    assert run.result.status == 125
+    assert run.result.reason == "hazard"
+    assert "after clean" not in run.output
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_the_lru_cache_shows_the_same_alias_semantics(run_firmware, arch):
+    from emulator.cache import CacheConfig
+
+    run = run_firmware(ALIAS[arch], arch, cache=CacheConfig.parse("lru,size=32K,ways=4"))
+    assert run.output == _alias_lines("no", arch)
