@@ -110,7 +110,7 @@ class Cpu:
         self.fill_times: list[float] | None = None  # set to a list to time every fill
         self.fault: Fault | None = None
         self.unbacked: int | None = None
-        self._scanned: set[int] = set()
+        self._scanned: set[tuple[int, int]] = set()  # (virtual page, physical page)
         self._special: dict[int, Callable[[int], bool]] = {}
         self._hooks: list[int] = []
         uc.ctl_set_tlb_mode(unicorn.UC_TLB_VIRTUAL)  # type: ignore[attr-defined]
@@ -207,8 +207,9 @@ class Cpu:
         ):
             self.unbacked = vaddr  # the access will fail as unmapped: remember the address
         # One TLB entry serves every access type, so a code page may be filled by a data
-        # access first: scan every executable page at its first fill.
-        if res.prot & PROT_EXEC and ppage not in self._scanned:
+        # access first: scan every executable page at its first fill at each virtual address
+        # (hooks are by virtual address).
+        if res.prot & PROT_EXEC and (vaddr & PAGE_MASK, ppage) not in self._scanned:
             self._scan_page(vaddr & PAGE_MASK, ppage)
         return True
 
@@ -282,7 +283,7 @@ class Cpu:
     # -- special instructions ----------------------------------------------------------------
 
     def _scan_page(self, vpage: int, ppage: int) -> None:
-        self._scanned.add(ppage)
+        self._scanned.add((vpage, ppage))
         region = self.bus.find_memory(ppage, PAGE_SIZE)
         if region is None:
             return

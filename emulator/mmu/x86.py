@@ -206,7 +206,7 @@ def _rights(state: X86MmuState, leaf: _Leaf) -> tuple[bool, bool, bool]:
     used = leaf.entries[1:] if state.pae else leaf.entries
     writable = all(e.value & _PAGE_RW for e in used)
     user = all(e.value & _PAGE_USER for e in used)
-    xd = state.nx and any(e.value & _PAGE_NX for e in used)
+    xd = False
     return writable, user, xd
 
 
