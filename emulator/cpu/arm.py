@@ -21,9 +21,10 @@ import capstone
 import unicorn
 from unicorn import arm_const as A
 
+from emulator.bus import BusFault
 from emulator.cpu.base import Cpu, Fault, GuestStop
 from emulator.mmu import AccessType, MemType, Translation, WalkFault
-from emulator.mmu.arm import ArmMmuState
+from emulator.mmu.arm import ArmMmuState, TableWalkAbort, walk_memtype
 from emulator.mmu.arm import dump as arm_dump
 from emulator.mmu.arm import mappings as arm_mappings
 from emulator.mmu.arm import walk as arm_walk
@@ -36,7 +37,6 @@ MODE_ABT, MODE_UND, MODE_SYS = 0x17, 0x1B, 0x1F
 CPSR_T, CPSR_F, CPSR_I, CPSR_A = 1 << 5, 1 << 6, 1 << 7, 1 << 8
 CPSR_IT = 0x0600_FC00
 SCTLR_M, SCTLR_V, SCTLR_EE, SCTLR_TE = 1 << 0, 1 << 13, 1 << 25, 1 << 30
-TTBR_IRGN1, TTBR_IRGN0, TTBR_RGN_MASK = 1 << 0, 1 << 6, 0b11 << 3
 PROT_ALL = 7
 
 VEC_UNDEF, VEC_SVC, VEC_PABT, VEC_DABT, VEC_IRQ = 0x04, 0x08, 0x0C, 0x10, 0x18
@@ -90,6 +90,7 @@ class ArmCpu(Cpu):
         self._cs_thumb_detail = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB)
         self._cs_arm_detail.detail = self._cs_thumb_detail.detail = True
         self._mmu_state: ArmMmuState | None = None
+        self._walk_cached = False
         super().__init__(machine, uc)
 
     # -- state --------------------------------------------------------------------------
@@ -98,8 +99,12 @@ class ArmCpu(Cpu):
         return int(self.uc.reg_read(A.UC_ARM_REG_CP_REG, CP15[name]))
 
     def set_cp15(self, name: str, value: int) -> None:
+        """Write a CP15 register from Python; translation registers drop the TLB, whose
+        entries bake in domains, permissions and memory types."""
         self.uc.reg_write(A.UC_ARM_REG_CP_REG, (*CP15[name], value & 0xFFFF_FFFF))
-        self._mmu_state = None
+        if name in ("SCTLR", "TTBR0", "TTBR1", "TTBCR", "DACR", "PRRR", "NMRR"):
+            self._mmu_state = None
+            self.flush_tlb()
 
     # -- translation ---------------------------------------------------------------------
 
@@ -118,26 +123,31 @@ class ArmCpu(Cpu):
         if not state.sctlr & SCTLR_M:
             # MMU off: flat, and data accesses are strongly-ordered (ARM ARM B3.2.1)
             return Translation(vaddr, vaddr, 4096, PROT_ALL, MemType.STRONGLY_ORDERED)
+        self._walk_cached = walk_memtype(state, vaddr).cacheable
         return arm_walk(state, vaddr, access, user, self._walk_read)
 
     def _walk_read(self, paddr: int, size: int) -> int:
-        """Table walks follow TTBR's walk cacheability: IRGN/RGN non-cacheable walks read
-        memory, so tables written through a cacheable mapping need a clean (ARM ARM B3.3.2)."""
-        state = self.mmu_state()
-        ttbr = state.ttbr0
-        cacheable_walk = bool(ttbr & (TTBR_IRGN0 | TTBR_IRGN1 | TTBR_RGN_MASK))
-        if cacheable_walk and self.cache is not None:
-            data = self.cache.cpu_read(paddr, size, MemType.WRITE_BACK, paddr)
-        else:
-            data = self.bus.read(paddr, size)
+        """Table walks follow the selected TTBR's inner cacheability (IRGN, and SCTLR.C): a
+        non-cacheable walk reads memory, so tables written through a cacheable mapping need
+        a clean first (ARM ARM B3.3.2). A table in memory nothing answers is an external
+        abort on the walk."""
+        try:
+            if self._walk_cached and self.cache is not None:
+                data = self.cache.cpu_read(paddr, size, MemType.WRITE_BACK, paddr)
+            else:
+                data = self.bus.read(paddr, size)
+        except (BusFault, KeyError):
+            raise TableWalkAbort(f"no memory at table address {paddr:#x}") from None
         return int.from_bytes(data, "little")
 
     def mappings(self, user: bool = False) -> Iterator[Translation]:
         """Every valid mapping of the current address space (nothing with the MMU off)."""
+        self._walk_cached = walk_memtype(self.mmu_state(), 0).cacheable
         return arm_mappings(self.mmu_state(), self._walk_read, user)
 
     def dump_page_tables(self, markers: Sequence[tuple[int, str]] = ()) -> str:
         """The current tables in the style of Linux's kernel page-table dump."""
+        self._walk_cached = walk_memtype(self.mmu_state(), 0).cacheable
         return arm_dump(self.mmu_state(), self._walk_read, markers)
 
     def fault_from_walk(self, wf: WalkFault, pc: int) -> Fault:

@@ -157,6 +157,7 @@ class X86Cpu(Cpu):
         else:
             self.uc.reg_write(getattr(X, f"UC_X86_REG_{name}"), value)
         self._mmu_state = None
+        self.flush_tlb()
 
     def is_user(self) -> bool:
         return self.reg(X.UC_X86_REG_CS) & 3 == 3

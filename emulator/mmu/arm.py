@@ -1,28 +1,31 @@
 """ARMv7-A short-descriptor translation (VMSAv7, no LPAE), as a Cortex-A9 walks it.
 
-Models the ARM ARM (DDI 0406C) chapter B3: the short-descriptor table format (B3.5): sections,
+Models the ARM ARM (DDI 0406C) chapter B3: the short-descriptor format (B3.5): sections,
 supersections, 64 KiB large and 4 KiB small pages, TTBR0/TTBR1 selection by TTBCR.N with the
 PD0/PD1 walk disables; access control (B3.7): domains and DACR, AP[2:0] in the full model
 (SCTLR.AFE=0) and the simplified model with the access flag (AFE=1), XN; memory attributes
-(B3.8): TEX/C/B, or TEX remap through PRRR/NMRR when SCTLR.TRE=1; the fault status encodings
-(B3.13.3) and their priority (B3.12.3); the MMU-off behaviour (B3.2.1). Sourced bit layouts:
-shared/reference/TECH-REFERENCE.md §1.
+(B3.8): TEX/C/B, or TEX remap through PRRR/NMRR when SCTLR.TRE=1; the MMU-off behaviour
+(B3.2); the fault-checking order and the short-descriptor DFSR/IFSR encodings ("VMSA memory
+aborts", "Exception reporting in a VMSA implementation"). Bit layouts as sourced in
+shared/reference/TECH-REFERENCE.md §1. UNPREDICTABLE encodings are taken the way QEMU takes
+them: DACR 0b10 is No access, AP=0b100 gives no access.
 
 Not modelled:
-- LPAE (TTBCR.EAE=1): a Cortex-A9 has none (its TTBCR.EAE is RAZ/WI); the walk returns a
-  WalkFault of kind "reserved".
+- LPAE (TTBCR.EAE=1): a Cortex-A9 has none (its TTBCR bit 31 is reserved; QEMU's A9 drops
+  writes to it); the walk returns a WalkFault of kind "reserved".
 - PXN: it arrived with the LPAE cores (Cortex-A7/A15); see `L1_PXN`.
 - Supersection extended PA bits (PA[39:32] in desc[8:5] and desc[23:20]): soclab's physical
-  address space is 32-bit, so they are ignored (they are SBZ on a 32-bit-PA implementation).
+  address space is 32-bit, so they are ignored (as Unicorn does).
 - The Security Extensions: NS bits are ignored, there is one bank of CP15 registers.
 - Hardware access-flag management (SCTLR.HA), WXN/UWXN (Virtualization Extensions).
 
 Deviations from QEMU's get_phys_addr_v6 (Unicorn's own walker), which are QEMU's, not ours:
-QEMU checks the domain before fetching the L2 descriptor and before the access flag, and lets
-a Manager domain skip the access flag. The ARM ARM's pseudocode (TranslationTableWalkSD, then
-CheckDomain, then CheckPermission) and the priority list of B3.12.3 do the walk first, so an
-invalid L2 entry is a translation fault, page, and a clear access flag an access-flag fault,
-whatever the domain. Only the last point changes whether an access faults.
+QEMU checks the domain before it fetches the L2 descriptor and before the access flag, checks
+XN before the access flag, and lets a Manager domain skip the access flag. The ARM ARM's
+pseudocode (TranslationTableWalkSD, which raises translation and access-flag faults, then
+CheckDomain, then CheckPermission with XN) walks first: an invalid L2 entry is a translation
+fault, page, and a clear access flag an access-flag fault, whatever the domain or XN. Only
+the Manager-domain point changes whether an access faults; the others change the FSR.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import bisect
 import enum
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from emulator.mmu import (
     PROT_EXEC,
@@ -60,7 +63,7 @@ MMU_OFF_PAGE = 4096  # the TLB granule an MMU-off translation is good for
 
 
 class FaultStatus(enum.IntEnum):
-    """FS[4:0] of the short-descriptor DFSR/IFSR (ARM ARM B3.13.3, tables B3-23/B3-24)."""
+    """FS[4:0] of the short-descriptor DFSR/IFSR, with the ARM ARM's names."""
 
     ALIGNMENT = 0b00001
     DEBUG_EVENT = 0b00010
@@ -113,9 +116,9 @@ class ArmMmuState:
         return cls(*(read_cp15(n) & 0xFFFF_FFFF for n in names))
 
 
-@dataclass(frozen=True, slots=True)
-class _Leaf:
-    """A valid final descriptor, decoded (section, supersection, large or small page)."""
+class _Leaf(NamedTuple):
+    """A valid final descriptor, decoded (section, supersection, large or small page). A
+    NamedTuple rather than a frozen dataclass: it is built on every TLB fill."""
 
     base: int  # physical address of the page
     page_size: int
@@ -130,6 +133,14 @@ class _Leaf:
     ng: bool
 
 
+class _Miss(NamedTuple):
+    """A walk that found no valid descriptor: the fault status, the domain if known, why."""
+
+    fs: FaultStatus
+    domain: int
+    message: str
+
+
 # (privileged, user) access for AP[2:0] with SCTLR.AFE=0, and for AP[2:1] with AFE=1
 _AP_FULL = ((0, 0), (PROT_RW, 0), (PROT_RW, PROT_READ), (PROT_RW, PROT_RW),
             (0, 0), (PROT_READ, 0), (PROT_READ, PROT_READ), (PROT_READ, PROT_READ))  # fmt: skip
@@ -142,6 +153,18 @@ _POLICY_MEMTYPE = {_NC: MemType.NORMAL_NC, _WBWA: MemType.WRITE_BACK,
 _POLICY_LABEL = {_NC: "MEM/BUFFERABLE/WC", _WBWA: "MEM/CACHED/WBWA",
                  _WT: "MEM/CACHED/WT", _WB: "MEM/CACHED/WBRA"}  # fmt: skip
 _SO, _DEVICE, _NORMAL, _RESERVED = 0, 1, 2, 3  # PRRR TRn encoding
+# TEX[2]=0 encodings with SCTLR.TRE=0 -> (type, inner policy, shareable; None: the S bit)
+_TEX_CB: dict[tuple[int, int], tuple[int, int, bool | None]] = {
+    (0, 0): (_SO, 0, True),
+    (0, 1): (_DEVICE, 0, True),
+    (0, 2): (_NORMAL, _WT, None),
+    (0, 3): (_NORMAL, _WB, None),
+    (1, 0): (_NORMAL, _NC, None),
+    (1, 3): (_NORMAL, _WBWA, None),
+    (2, 0): (_DEVICE, 0, False),
+}
+_ACCESS_PROT = {AccessType.READ: PROT_READ, AccessType.WRITE: PROT_WRITE,
+                AccessType.FETCH: PROT_EXEC}  # fmt: skip
 
 
 # The walker. One L1 fetch through the TTBR that TTBCR.N selects, one L2 fetch for a page
@@ -152,7 +175,7 @@ _SO, _DEVICE, _NORMAL, _RESERVED = 0, 1, 2, 3  # PRRR TRn encoding
 
 
 def _ttbr_for(state: ArmMmuState, vaddr: int) -> tuple[int, int, int, bool]:
-    """(L1 table base, index mask, which TTBR, walk disabled by PDx) for vaddr (B3.5.4)."""
+    """(L1 table base, index mask, which TTBR, walk disabled by PDx) for vaddr."""
     n = state.ttbcr & TTBCR_N_MASK
     if n and vaddr >> (32 - n):
         return state.ttbr1 & 0xFFFF_C000, 0xFFF, 1, bool(state.ttbcr & TTBCR_PD1)
@@ -192,37 +215,35 @@ def _page(desc: int, domain: int, pxn: bool) -> _Leaf:
                  bool(desc & (1 << 10)), bool(desc & (1 << 11)))  # fmt: skip
 
 
-def _lookup(
-    state: ArmMmuState, vaddr: int, read_phys: ReadPhys
-) -> _Leaf | tuple[FaultStatus, int, str]:
-    """TranslationTableWalkSD: the final descriptor, or (FS, domain, message) for a fault."""
+def _lookup(state: ArmMmuState, vaddr: int, read_phys: ReadPhys) -> _Leaf | _Miss:
+    """TranslationTableWalkSD: the final descriptor, or why there is none."""
     base, mask, which, disabled = _ttbr_for(state, vaddr)
     if disabled:
-        return FaultStatus.TRANSLATION_SECTION, 0, f"TTBR{which} walks disabled by TTBCR.PD{which}"
+        why = f"TTBR{which} walks disabled by TTBCR.PD{which}"
+        return _Miss(FaultStatus.TRANSLATION_SECTION, 0, why)
     l1_addr = base | ((vaddr >> 20) & mask) << 2
     try:
         desc = _read_desc(state, read_phys, l1_addr)
     except TableWalkAbort as e:
-        return FaultStatus.SYNC_EXTERNAL_WALK_L1, 0, f"L1 fetch at {l1_addr:#010x}: {e}"
-    where = f"L1 descriptor at {l1_addr:#010x} = {desc:#010x}"
-    if desc & 3 == 0:
-        return FaultStatus.TRANSLATION_SECTION, 0, f"{where}: fault entry"
-    if desc & 2:
-        leaf = _section(desc)
-        return (
-            leaf
-            if leaf is not None
-            else (FaultStatus.TRANSLATION_SECTION, 0, f"{where}: reserved type")
-        )
+        return _Miss(FaultStatus.SYNC_EXTERNAL_WALK_L1, 0, f"L1 fetch at {l1_addr:#010x}: {e}")
+    leaf = _section(desc) if desc & 2 else None
+    if leaf is None and desc & 3 != 1:
+        why = "reserved type 0b11" if desc & 3 else "fault entry"
+        why = f"L1 descriptor at {l1_addr:#010x} = {desc:#010x}: {why}"
+        return _Miss(FaultStatus.TRANSLATION_SECTION, 0, why)
+    if leaf is not None:
+        return leaf
     domain = (desc >> 5) & 0xF
     pxn = L1_PXN and bool(desc & 4)
     l2_addr = (desc & 0xFFFF_FC00) | (vaddr >> 10) & 0x3FC
     try:
         l2 = _read_desc(state, read_phys, l2_addr)
     except TableWalkAbort as e:
-        return FaultStatus.SYNC_EXTERNAL_WALK_L2, domain, f"L2 fetch at {l2_addr:#010x}: {e}"
+        why = f"L2 fetch at {l2_addr:#010x}: {e}"
+        return _Miss(FaultStatus.SYNC_EXTERNAL_WALK_L2, domain, why)
     if l2 & 3 == 0:
-        return FaultStatus.TRANSLATION_PAGE, domain, f"L2 descriptor at {l2_addr:#010x} = 0"
+        why = f"L2 descriptor at {l2_addr:#010x} = {l2:#010x}: fault entry"
+        return _Miss(FaultStatus.TRANSLATION_PAGE, domain, why)
     return _page(l2, domain, pxn)
 
 
@@ -258,15 +279,8 @@ def _attrs(state: ArmMmuState, leaf: _Leaf) -> tuple[int, int, bool]:
         return kind, (state.nmrr >> 2 * n) & 3, shared
     if tex & 4:  # TEX=1BB, C:B=AA: normal, outer BB, inner AA
         return _NORMAL, cb, leaf.shared
-    return {
-        (0, 0): (_SO, 0, True),
-        (0, 1): (_DEVICE, 0, True),
-        (0, 2): (_NORMAL, _WT, leaf.shared),
-        (0, 3): (_NORMAL, _WB, leaf.shared),
-        (1, 0): (_NORMAL, _NC, leaf.shared),
-        (1, 3): (_NORMAL, _WBWA, leaf.shared),
-        (2, 0): (_DEVICE, 0, False),
-    }.get((tex, cb), (_RESERVED, 0, False))
+    kind, policy, fixed = _TEX_CB.get((tex, cb), (_RESERVED, 0, False))
+    return kind, policy, leaf.shared if fixed is None else fixed
 
 
 def _memtype(state: ArmMmuState, leaf: _Leaf) -> MemType:
@@ -279,45 +293,48 @@ def _memtype(state: ArmMmuState, leaf: _Leaf) -> MemType:
     return MemType.DEVICE if kind == _DEVICE else MemType.STRONGLY_ORDERED
 
 
+def _fault(
+    vaddr: int, access: AccessType, fs: FaultStatus, domain: int, kind: str, level: int, msg: str
+) -> WalkFault:
+    status = fsr(fs, domain, access is AccessType.WRITE)
+    name = fs.name.lower().replace("_", " ")
+    return WalkFault(vaddr, access, status, kind, level, f"{name}: {msg}")
+
+
 def walk(
     state: ArmMmuState, vaddr: int, access: AccessType, user: bool, read_phys: ReadPhys
 ) -> Translation | WalkFault:
     """Translate vaddr for one access at PL0 (`user`) or PL1, as on a TLB miss."""
     vaddr &= 0xFFFF_FFFF
-
-    def fault(fs: FaultStatus, domain: int, kind: str, level: int, msg: str) -> WalkFault:
-        status = fsr(fs, domain, access is AccessType.WRITE)
-        name = fs.name.lower().replace("_", " ")
-        return WalkFault(vaddr, access, status, kind, level, f"{name}: {msg}")
-
     if not state.sctlr & SCTLR_M:
         # MMU off (B3.2.1): flat. Data accesses are strongly-ordered; instruction fetches
         # are Normal memory, but one TLB entry serves both, so the data type is reported.
         return Translation(vaddr, vaddr, MMU_OFF_PAGE, PROT_ALL, MemType.STRONGLY_ORDERED)
     if state.ttbcr & TTBCR_EAE:
         msg = "TTBCR.EAE=1: long-descriptor (LPAE) translation is not modelled on Cortex-A9"
-        return fault(FaultStatus.TRANSLATION_SECTION, 0, "reserved", 1, msg)
+        return _fault(vaddr, access, FaultStatus.TRANSLATION_SECTION, 0, "reserved", 1, msg)
     leaf = _lookup(state, vaddr, read_phys)
-    if isinstance(leaf, tuple):
+    if isinstance(leaf, _Miss):
         fs, domain, msg = leaf
         ext = fs in (FaultStatus.SYNC_EXTERNAL_WALK_L1, FaultStatus.SYNC_EXTERNAL_WALK_L2)
         level = 2 if fs in (FaultStatus.TRANSLATION_PAGE, FaultStatus.SYNC_EXTERNAL_WALK_L2) else 1
-        return fault(fs, domain, "external" if ext else "translation", level, msg)
+        return _fault(vaddr, access, fs, domain, "external" if ext else "translation", level, msg)
     page = leaf.level == 2
     if state.sctlr & SCTLR_AFE and not leaf.ap & 1:
         fs = FaultStatus.ACCESS_FLAG_PAGE if page else FaultStatus.ACCESS_FLAG_SECTION
-        return fault(fs, leaf.domain, "access-flag", leaf.level, "AP[0] (access flag) is 0")
+        msg = "AP[0], the access flag, is 0"
+        return _fault(vaddr, access, fs, leaf.domain, "access-flag", leaf.level, msg)
     dom = (state.dacr >> 2 * leaf.domain) & 3
     if dom in (DOMAIN_NOACCESS, DOMAIN_RESERVED):
         fs = FaultStatus.DOMAIN_PAGE if page else FaultStatus.DOMAIN_SECTION
-        what = "no access" if dom == DOMAIN_NOACCESS else "reserved"
-        return fault(fs, leaf.domain, "domain", leaf.level, f"DACR D{leaf.domain} is {what}")
+        msg = f"DACR D{leaf.domain} is {'no access' if dom == DOMAIN_NOACCESS else 'reserved'}"
+        return _fault(vaddr, access, fs, leaf.domain, "domain", leaf.level, msg)
     prot = PROT_ALL if dom == DOMAIN_MANAGER else _client_prot(state, leaf, user)
-    if not prot & access.prot:
+    if not prot & _ACCESS_PROT[access]:
         fs = FaultStatus.PERMISSION_PAGE if page else FaultStatus.PERMISSION_SECTION
         who = "PL0" if user else "PL1"
         msg = f"{access.value} at {who} not allowed (AP={leaf.ap:03b}, XN={int(leaf.xn)})"
-        return fault(fs, leaf.domain, "permission", leaf.level, msg)
+        return _fault(vaddr, access, fs, leaf.domain, "permission", leaf.level, msg)
     paddr = leaf.base | (vaddr & (leaf.page_size - 1))
     memtype = _memtype(state, leaf)
     return Translation(vaddr, paddr, leaf.page_size, prot, memtype, not leaf.ng, leaf.level)

@@ -130,15 +130,14 @@ class X86MmuState:
 #
 # The TLB entry a fill makes is read-only while the leaf's D flag is clear, even where the
 # page is writable: the first write through it then misses and re-walks, and that walk sets
-# D. Real CPUs behave the same way (a write through a TLB entry cached with D = 0 re-walks,
-# SDM §4.8), and QEMU does exactly this (`prot &= ~PAGE_WRITE` until dirty).
+# D. Hardware has the same duty (the first write sets D in memory even when the translation
+# is cached, SDM §4.8), and QEMU meets it the same way (`prot &= ~PAGE_WRITE` until dirty).
 
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
     addr: int
     value: int
-    size: int  # 4 or 8 bytes
     has_a: bool  # PAE PDPTEs have no accessed flag
 
 
@@ -189,7 +188,7 @@ def _descend(state: X86MmuState, vaddr: int, read_phys: ReadPhys) -> _Leaf | _St
             rsvd = _RSVD_PSE_4M if large else 0
         if value & rsvd:
             return _Stop(level, "reserved", f"{name} {value:#x}: reserved bits {value & rsvd:#x}")
-        entries.append(_Entry(addr, value, size, has_a=not pdpte))
+        entries.append(_Entry(addr, value, has_a=not pdpte))
         last = shift == 12 or (
             value & _PAGE_PSE and (state.pae or state.cr4 & X86_CR4_PSE) and not pdpte
         )
@@ -206,7 +205,7 @@ def _rights(state: X86MmuState, leaf: _Leaf) -> tuple[bool, bool, bool]:
     used = leaf.entries[1:] if state.pae else leaf.entries
     writable = all(e.value & _PAGE_RW for e in used)
     user = all(e.value & _PAGE_USER for e in used)
-    xd = False
+    xd = state.nx and any(e.value & _PAGE_NX for e in used)
     return writable, user, xd
 
 
@@ -262,8 +261,8 @@ def walk(
     """
     vaddr &= 0xFFFF_FFFF
     if not state.paging:
-        return Translation(vaddr, vaddr, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
-                           MemType.WRITE_BACK)  # fmt: skip
+        everything = PROT_READ | PROT_WRITE | PROT_EXEC
+        return Translation(vaddr, vaddr, 4096, everything, MemType.WRITE_BACK)
     found = _descend(state, vaddr, read_phys)
     code = X86PfErrorCode(0)
     if access is AccessType.WRITE:
@@ -278,15 +277,16 @@ def walk(
         return WalkFault(vaddr, access, int(code), found.kind, found.level, found.message)
     prot = _prot(state, found, user)
     if not prot & access.prot:
-        why = "supervisor page" if prot == 0 else f"{access.value} not permitted"
-        return WalkFault(vaddr, access, int(code | X86PfErrorCode.PROT), "permission",
-                         len(found.entries), f"{'user' if user else 'kernel'} {why}")  # fmt: skip
+        who = "user" if user else "kernel"
+        why = f"{who}: supervisor page" if prot == 0 else f"{who}: {access.value} not permitted"
+        code |= X86PfErrorCode.PROT
+        return WalkFault(vaddr, access, int(code), "permission", len(found.entries), why)
     if write_phys is not None:
         for entry in found.entries:
             bits = _PAGE_ACCESSED if entry.has_a else 0
             if entry is found.entries[-1] and access is AccessType.WRITE:
                 bits |= _PAGE_DIRTY
-            if bits & ~entry.value:
+            if bits & ~entry.value:  # a 4-byte store, as QEMU's: the flags are in the low word
                 write_phys(entry.addr, 4, (entry.value | bits) & 0xFFFF_FFFF)
     if not found.pte & _PAGE_DIRTY and access is not AccessType.WRITE:
         prot &= ~PROT_WRITE  # read-only until dirty: the first write re-walks and sets D
@@ -301,7 +301,6 @@ class _Slot:
     """One table slot in address order, as Linux's ptdump sees it (mm/ptdump.c)."""
 
     vaddr: int
-    size: int
     level: int  # ptdump's level: 2 pud, 3 pmd, 4 pte
     value: int  # 0 for a hole (a not-present entry)
     leaf: _Leaf | None  # None for holes and entries with reserved bits
@@ -317,7 +316,7 @@ def _slots(state: X86MmuState, read_phys: ReadPhys) -> Iterator[_Slot]:
         for i in range(4):
             pdpte = read_phys(base + 8 * i, 8)
             if not pdpte & _PAGE_PRESENT:
-                yield _Slot(i << 30, 1 << 30, 2, 0, None)
+                yield _Slot(i << 30, 2, 0, None)
                 continue
             yield from _pd_slots(state, i << 30, pdpte & _ADDR_4K, 512, 21, 8, read_phys, lookup)
     else:
@@ -338,16 +337,16 @@ def _pd_slots(
         va = start + (i << shift)
         pde = read_phys(pd + size * i, size)
         if not pde & _PAGE_PRESENT:
-            yield _Slot(va, 1 << shift, 3, 0, None)
+            yield _Slot(va, 3, 0, None)
         elif pde & _PAGE_PSE and (state.pae or state.cr4 & X86_CR4_PSE):
-            yield _Slot(va, 1 << shift, 3, pde, lookup(va))
+            yield _Slot(va, 3, pde, lookup(va))
         else:
             pt = pde & _ADDR_4K
             for j in range(count):
                 pte = read_phys(pt + size * j, size)
                 pva = va + (j << 12)
                 present = pte & _PAGE_PRESENT
-                yield _Slot(pva, 4096, 4, pte if present else 0, lookup(pva) if present else None)
+                yield _Slot(pva, 4, pte if present else 0, lookup(pva) if present else None)
 
 
 def mappings(state: X86MmuState, read_phys: ReadPhys, user: bool = False) -> Iterator[Translation]:
