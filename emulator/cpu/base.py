@@ -197,20 +197,20 @@ class Cpu:
             view, prot = self.cache.map_page(ppage, res.memtype, vaddr, acc, self.pc_now)
         else:
             view, prot = ppage, unicorn.UC_PROT_ALL
+        prot &= res.prot
+        if prot & PROT_EXEC and (vaddr & PAGE_MASK, ppage) not in self._scanned:
+            # Code pages are scanned for the instructions that need Python when code is
+            # first fetched from them. A data access fills without execute permission, so
+            # that a later fetch refills — and scans. Hooks are by virtual address.
+            if acc is AccessType.FETCH:
+                self._scan_page(vaddr & PAGE_MASK, ppage)
+            else:
+                prot &= ~PROT_EXEC
         entry.paddr = view  # type: ignore[attr-defined]
-        entry.perms = prot & res.prot  # type: ignore[attr-defined]
-        if (
-            self.unbacked is None
-            and vaddr <= 0xFFFF_FFFF
-            and self.bus.find_memory(ppage) is None
-            and self.bus.find_mmio(ppage) is None
-        ):
-            self.unbacked = vaddr  # the access will fail as unmapped: remember the address
-        # One TLB entry serves every access type, so a code page may be filled by a data
-        # access first: scan every executable page at its first fill at each virtual address
-        # (hooks are by virtual address).
-        if res.prot & PROT_EXEC and (vaddr & PAGE_MASK, ppage) not in self._scanned:
-            self._scan_page(vaddr & PAGE_MASK, ppage)
+        entry.perms = prot  # type: ignore[attr-defined]
+        if self.unbacked is None and vaddr <= 0xFFFF_FFFF and self.bus.find_memory(ppage) is None:
+            if self.bus.find_mmio(ppage) is None:
+                self.unbacked = vaddr  # the access will fail as unmapped: remember the address
         return True
 
     def translate(
