@@ -52,6 +52,7 @@ from emulator.mmu import PROT_EXEC, PROT_READ, PROT_WRITE, AccessType, MemType
 #: Offset of the write-combining alias of every memory region.
 WC_VIEW_OFFSET = 0x2_0000_0000
 PAGE = 4096
+_ZERO_PAGE = bytes(PAGE)
 
 
 class Policy(enum.Enum):
@@ -252,9 +253,10 @@ class CacheModel:
         page = table.get(ppage)
         if page is None:
             off = ppage - region.base
-            view = region.cache if table is self.pages else region.wc
             data = region.mem[off : off + PAGE]
-            view[off : off + PAGE] = data
+            if data != _ZERO_PAGE:  # a view page never resident before still holds zeros:
+                view = region.cache if table is self.pages else region.wc
+                view[off : off + PAGE] = data  # skipping the copy spares a host page fault
             page = table[ppage] = _Page(region, off, bytearray(data))
             self.stats.fills += 1
         page.vaddr = vaddr & ~(PAGE - 1)
@@ -461,6 +463,11 @@ class CacheModel:
     # -- the CPU's accesses made by Python (kernel code, exception entry, debuggers) -------------
 
     def _view(self, paddr: int, memtype: MemType, vaddr: int) -> tuple[MemoryRegion, object]:
+        ppage = paddr & ~(PAGE - 1)
+        if memtype is MemType.WRITE_BACK and self.config.policy is not Policy.OFF:
+            page = self.pages.get(ppage)  # the common case: table walks, kernel data
+            if page is not None:
+                return page.region, page.region.cache
         region = self.bus.find_memory(paddr)
         if region is None:
             raise KeyError(paddr)
@@ -469,7 +476,6 @@ class CacheModel:
             MemType.DEVICE,
         ):
             return region, region.mem
-        ppage = paddr & ~(PAGE - 1)
         if memtype is MemType.NORMAL_NC:
             self._resident(self.wc_pages, ppage, region, vaddr)
             return region, region.wc

@@ -163,23 +163,24 @@ _LEVEL_NAMES = {False: ("PDE", "PTE"), True: ("PDPTE", "PDE", "PTE")}
 
 
 def _descend(state: X86MmuState, vaddr: int, read_phys: ReadPhys) -> _Leaf | _Stop:
-    names = _LEVEL_NAMES[state.pae]
+    pae = state.pae
+    names = _LEVEL_NAMES[pae]
     rsvd_nx = 0 if state.nx else _PAGE_NX
     shifts: tuple[int, ...]
-    if state.pae:
+    if pae:
         table, shifts, size = state.cr3 & 0xFFFF_FFE0, (30, 21, 12), 8
     else:
         table, shifts, size = state.cr3 & _ADDR_4K, (22, 12), 4
     entries: list[_Entry] = []
     for level, shift in enumerate(shifts, start=1):
-        nbits = 2 if level == 1 and state.pae else (10 if size == 4 else 9)
+        nbits = 2 if level == 1 and pae else (10 if size == 4 else 9)
         addr = table + ((vaddr >> shift) & ((1 << nbits) - 1)) * size
         value = read_phys(addr, size)
         name = names[level - 1]
         if not value & _PAGE_PRESENT:
             return _Stop(level, "translation", f"{name} not present")
-        pdpte = state.pae and level == 1
-        if state.pae:
+        pdpte = pae and level == 1
+        if pae:
             rsvd = _RSVD_PDPTE if pdpte else _RSVD_PAE_HIGH | rsvd_nx
             if shift == 21 and value & _PAGE_PSE:
                 rsvd |= _RSVD_PAE_2M
@@ -189,9 +190,7 @@ def _descend(state: X86MmuState, vaddr: int, read_phys: ReadPhys) -> _Leaf | _St
         if value & rsvd:
             return _Stop(level, "reserved", f"{name} {value:#x}: reserved bits {value & rsvd:#x}")
         entries.append(_Entry(addr, value, has_a=not pdpte))
-        last = shift == 12 or (
-            value & _PAGE_PSE and (state.pae or state.cr4 & X86_CR4_PSE) and not pdpte
-        )
+        last = shift == 12 or (value & _PAGE_PSE and (pae or state.cr4 & X86_CR4_PSE) and not pdpte)
         if last:
             page_size = 1 << shift
             return _Leaf(tuple(entries), page_size, value & _ADDR_4K & ~(page_size - 1))
@@ -203,10 +202,13 @@ def _rights(state: X86MmuState, leaf: _Leaf) -> tuple[bool, bool, bool]:
     """(writable, user, execute-disabled) combined over every level: R/W and U/S must be set
     in all entries (PAE PDPTEs have neither), XD in any one disables fetches (SDM §4.6)."""
     used = leaf.entries[1:] if state.pae else leaf.entries
-    writable = all(e.value & _PAGE_RW for e in used)
-    user = all(e.value & _PAGE_USER for e in used)
-    xd = state.nx and any(e.value & _PAGE_NX for e in used)
-    return writable, user, xd
+    both = _PAGE_RW | _PAGE_USER
+    anded = both
+    ored = 0
+    for e in used:
+        anded &= e.value
+        ored |= e.value
+    return bool(anded & _PAGE_RW), bool(anded & _PAGE_USER), state.nx and bool(ored & _PAGE_NX)
 
 
 def _prot(state: X86MmuState, leaf: _Leaf, user: bool) -> int:
@@ -246,6 +248,18 @@ def _translation(
     )
 
 
+def _error_code(state: X86MmuState, access: AccessType, user: bool, extra: int) -> int:
+    """The #PF error code (SDM §4.7); built only when a walk faults."""
+    code = int(extra)
+    if access is AccessType.WRITE:
+        code |= X86PfErrorCode.WRITE
+    if user:
+        code |= X86PfErrorCode.USER
+    if access is AccessType.FETCH and (state.nx or state.cr4 & X86_CR4_SMEP):
+        code |= X86PfErrorCode.INSTR
+    return int(code)
+
+
 def walk(
     state: X86MmuState,
     vaddr: int,
@@ -264,23 +278,16 @@ def walk(
         everything = PROT_READ | PROT_WRITE | PROT_EXEC
         return Translation(vaddr, vaddr, 4096, everything, MemType.WRITE_BACK)
     found = _descend(state, vaddr, read_phys)
-    code = X86PfErrorCode(0)
-    if access is AccessType.WRITE:
-        code |= X86PfErrorCode.WRITE
-    if user:
-        code |= X86PfErrorCode.USER
-    if access is AccessType.FETCH and (state.nx or state.cr4 & X86_CR4_SMEP):
-        code |= X86PfErrorCode.INSTR
     if isinstance(found, _Stop):
-        if found.kind == "reserved":
-            code |= X86PfErrorCode.PROT | X86PfErrorCode.RSVD
-        return WalkFault(vaddr, access, int(code), found.kind, found.level, found.message)
+        extra = X86PfErrorCode.PROT | X86PfErrorCode.RSVD if found.kind == "reserved" else 0
+        code = _error_code(state, access, user, extra)
+        return WalkFault(vaddr, access, code, found.kind, found.level, found.message)
     prot = _prot(state, found, user)
     if not prot & access.prot:
         who = "user" if user else "kernel"
         why = f"{who}: supervisor page" if prot == 0 else f"{who}: {access.value} not permitted"
-        code |= X86PfErrorCode.PROT
-        return WalkFault(vaddr, access, int(code), "permission", len(found.entries), why)
+        code = _error_code(state, access, user, X86PfErrorCode.PROT)
+        return WalkFault(vaddr, access, code, "permission", len(found.entries), why)
     if write_phys is not None:
         for entry in found.entries:
             bits = _PAGE_ACCESSED if entry.has_a else 0
