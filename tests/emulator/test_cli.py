@@ -181,3 +181,31 @@ def test_the_console_script_is_installed():
     exe = shutil.which("soclab") or str(Path(sys.executable).parent / "soclab")
     proc = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stdout.startswith("soclab ")
+
+
+def test_cache_policy_and_hazard_summary_on_the_command_line(capsys):
+    elf = str(build("mmu_alias_arm", "armv7"))
+    status, out, err = soclab(capsys, "--bare-metal", "--cache", "off", elf)
+    assert status == 0 and "before clean: yes" in out
+    status, out, err = soclab(capsys, "--bare-metal", "--stats", elf)
+    assert status == 0 and "before clean: no" in out
+    assert "soclab: hazard: one physical page mapped with conflicting memory types" in err
+    assert "soclab: hazards: 1" in err and "cache (worst-case):" in err
+
+
+def test_stop_on_hazard_exits_125_with_a_one_line_reason(capsys):
+    status, out, err = soclab(
+        capsys,
+        "--bare-metal",
+        "--stop-on-hazard",
+        "--board",
+        "x86",
+        str(build("mmu_alias_x86", "x86")),
+    )
+    assert status == 125
+    assert err.splitlines()[-1].startswith("soclab: stopped at the first hazard")
+
+
+def test_a_bad_cache_policy_is_a_one_line_error(capsys):
+    status, out, err = soclab(capsys, "--cache", "fastest")
+    assert status == 2 and "unknown cache policy 'fastest'" in err and err.count("\n") == 1

@@ -129,3 +129,23 @@ def test_the_lru_cache_shows_the_same_alias_semantics(run_firmware, arch):
 
     run = run_firmware(ALIAS[arch], arch, cache=CacheConfig.parse("lru,size=32K,ways=4"))
     assert run.output == _alias_lines("no", arch)
+
+
+def test_a_device_reading_what_guest_code_left_dirty_names_the_guests_store(mmu_run):
+    arch, run = mmu_run
+    m = run.machine
+    image = m.image
+    assert image is not None
+    # the compute benchmark's CRC table: written by guest code, never cleaned
+    table = next(a for a, _size, name in image.symbols if name == "crc_table")
+    dma = m.ctx.dma(next(n for n in m.board.devices if n.name == "fifo_dma"))
+    before = len(m.cache.hazards)
+    dma.read(table, 64)
+    hazards = m.cache.hazards[before:]
+    if arch == "x86":  # soclab-x86 bus masters are coherent: they snoop, no hazard
+        assert hazards == []
+        return
+    assert hazards and hazards[0].kind.name == "DEVICE_READ_DIRTY"
+    writer = hazards[0].last_writer
+    assert writer is not None and writer.who == "CPU" and writer.pc is not None
+    assert image.symbolize(writer.pc) is not None  # a guest instruction, symbolised
