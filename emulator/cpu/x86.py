@@ -150,6 +150,10 @@ class X86Cpu(Cpu):
             return int(self.uc.reg_read(X.UC_X86_REG_MSR, MSR_PAT))
         return self.reg(getattr(X, f"UC_X86_REG_{name}"))
 
+    def reg_control(self, name: str) -> int:
+        """CR0/CR3/CR4/EFER/PAT as the walker reads them."""
+        return self._read_control(name)
+
     def set_control(self, name: str, value: int) -> None:
         if name in ("EFER", "PAT"):
             msr = MSR_EFER if name == "EFER" else MSR_PAT
