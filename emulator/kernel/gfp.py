@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 gfp_t = int  # Linux's type: a bit set of the flags below
 
 __GFP_DMA: gfp_t = 0x01

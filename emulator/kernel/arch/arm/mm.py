@@ -25,12 +25,13 @@ than kernel (0), user (1) and io (2) — all three are client domains.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from emulator.kernel.core import PAGE_SIZE, Layout, ZoneSpec
 from emulator.mmu import MemType
 
 if TYPE_CHECKING:
+    from emulator.cpu.arm import ArmCpu
     from emulator.kernel.core import Kernel
     from emulator.machine import Machine
 
@@ -140,7 +141,7 @@ class KernelPageTables:
             executable=True,
             user=True,
         )
-        cpu = k.cpu
+        cpu = cast("ArmCpu", k.cpu)
         cpu.set_cp15("TTBCR", 0)
         cpu.set_cp15("TTBR0", self.pgd | TTB_IRGN_WB | TTB_RGN_OC_WB)
         cpu.set_cp15("DACR", DACR_CLIENTS)

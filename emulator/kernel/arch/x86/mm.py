@@ -21,12 +21,13 @@ area remaps.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from emulator.kernel.core import PAGE_SIZE, Layout, ZoneSpec
 from emulator.mmu import MemType
 
 if TYPE_CHECKING:
+    from emulator.cpu.x86 import X86Cpu
     from emulator.kernel.core import Kernel
     from emulator.machine import Machine
 
@@ -110,7 +111,7 @@ class KernelPageTables:
         for off in range(0, lay.lowmem_end - lay.PHYS_OFFSET, 4 * MiB):
             pde = (lay.PHYS_OFFSET + off) | _P | _RW | _PS | _G | _A | _D
             self._write(self._pde_addr(PAGE_OFFSET + off), pde)
-        cpu = k.cpu
+        cpu = cast("X86Cpu", k.cpu)
         cpu.set_control("PAT", PAT_MSR_LINUX)
         cpu.set_control("CR3", self.pgd)
         cpu.set_control("CR4", cpu.reg_control("CR4") | CR4_PSE | CR4_PGE)
