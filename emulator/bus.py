@@ -69,6 +69,14 @@ class BusFault(Exception):
     """A bus-master or debugger access to an address no memory answers."""
 
 
+class BusErrorResponse(BusFault):
+    """A register block answered a Python (kernel-side) CPU access with an error."""
+
+    def __init__(self, paddr: int, message: str) -> None:
+        super().__init__(message)
+        self.paddr = paddr
+
+
 class CoherenceObserver(Protocol):
     """The CPU's data cache as bus masters meet it (emulator.cache.CacheModel)."""
 

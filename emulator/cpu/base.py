@@ -29,7 +29,14 @@ import unicorn
 from unicorn import Uc, UcError
 from unicorn.unicorn_py3 import unicorn as _ucpy
 
-from emulator.bus import CACHE_VIEW_OFFSET, BusFault, MmioRegion, PhysBus, buffer_address
+from emulator.bus import (
+    CACHE_VIEW_OFFSET,
+    BusErrorResponse,
+    BusFault,
+    MmioRegion,
+    PhysBus,
+    buffer_address,
+)
 from emulator.cache import WC_VIEW_OFFSET, CacheModel
 from emulator.mmu import PROT_EXEC, AccessType, Translation, WalkFault
 from emulator.native import BlockCounter
@@ -266,6 +273,7 @@ class Cpu:
             region = self.bus.find_mmio(pa)
             if region is None:
                 raise BusFault(f"no memory or device at physical {pa:#x} (VA {vaddr:#x})")
+            self._uncached_access()
             if data is None:
                 return self.bus.mmio_read(region, pa - region.base, size).to_bytes(size, "little")
             self.bus.mmio_write(region, pa - region.base, size, int.from_bytes(data, "little"))
@@ -435,7 +443,10 @@ class Cpu:
         """A register block answered an access with an error: a synchronous abort.
 
         Unicorn restores the PC to the faulting instruction when stopped from an MMIO callback,
-        so the abort is precise."""
+        so the abort is precise. An access Python kernel code made (no guest code running)
+        gets the error as an exception instead."""
+        if not self.machine.running:
+            raise BusErrorResponse(addr, message)
         self.fault = Fault("data", 0, addr, is_write, message=message)
         self.uc.emu_stop()
 
