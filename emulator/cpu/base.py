@@ -244,11 +244,12 @@ class Cpu:
 
     def write_virt(self, vaddr: int, data: bytes) -> None:
         """Write through the CPU's view: a store Python kernel code makes."""
-        while data:
-            n = min(len(data), PAGE_SIZE - (vaddr & (PAGE_SIZE - 1)))
-            self._access(vaddr, n, data[:n])
+        view = memoryview(data)
+        while view:
+            n = min(len(view), PAGE_SIZE - (vaddr & (PAGE_SIZE - 1)))
+            self._access(vaddr, n, bytes(view[:n]))
             vaddr += n
-            data = data[n:]
+            view = view[n:]
 
     def cache_maintenance(self, op: str, vaddr: int, size: int) -> None:
         """Clean ("clean"), invalidate ("invalidate") or both ("flush") the data-cache lines

@@ -97,6 +97,10 @@ class Kernel:
         self.layout: Layout = arch_mm.make_layout(machine)
         self.pgtable: Any = None
         self.subsystems: dict[str, Any] = {}
+        self.page_alloc: Any = None  # mm/page_alloc's node (PglistData), set at boot
+        #: SLUB debugging, as the slub_debug= boot option: True = "FZPU", or a flag string
+        #: ("ZP", "FZPU,kmalloc-"); set before boot().
+        self.slub_debug: bool | str = False
 
     # -- boot ------------------------------------------------------------------------------
 
@@ -115,7 +119,18 @@ class Kernel:
         return self
 
     def _init_subsystems(self) -> None:
-        """mm_init(): the allocators, in Linux's order. Each is optional until it exists."""
+        """mm_init(): the allocators, in Linux's order (importing a module registers its
+        boot hook, so the imports fix the order: buddy, slab, vmalloc, kmap, resources)."""
+        from emulator.kernel import resource  # noqa: F401
+        from emulator.kernel.mm import (  # noqa: F401
+            highmem,
+            ioremap,
+            mempool,
+            page_alloc,
+            slab,
+            vmalloc,
+        )
+
         for hook in _INIT_HOOKS:
             hook(self)
 
@@ -140,13 +155,16 @@ class Kernel:
         return bytes(out)
 
     def phys_write(self, pa: int, data: bytes) -> None:
-        """Write physical memory as through the kernel's cacheable mapping of it."""
-        data = bytes(data)
-        while data:
-            n = min(len(data), PAGE_SIZE - (pa & (PAGE_SIZE - 1)))
-            self.cache.cpu_write(pa, data[:n], MemType.WRITE_BACK, pa)
+        """Write physical memory as through the kernel's cacheable mapping of it (the linear
+        map for lowmem, which is the address hazard reports then name)."""
+        view = memoryview(bytes(data))
+        lay = self.layout
+        while view:
+            n = min(len(view), PAGE_SIZE - (pa & (PAGE_SIZE - 1)))
+            va = pa - lay.PHYS_OFFSET + lay.PAGE_OFFSET if pa < lay.lowmem_end else pa
+            self.cache.cpu_write(pa, bytes(view[:n]), MemType.WRITE_BACK, va)
             pa += n
-            data = data[n:]
+            view = view[n:]
 
     # -- the log -----------------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ from emulator.kernel.mm.page_alloc import (
     PageHighMem,
     PageReserved,
     PglistData,
+    Zone,
     ZoneType,
     __free_pages,
     __get_free_pages,
@@ -66,7 +67,7 @@ def free_lists(pgdat: PglistData) -> list[tuple[str, list[list[int]]]]:
     return [(z.name, [sorted(fa.free_list) for fa in z.free_area]) for z in pgdat.node_zones]
 
 
-def zone(k: Kernel, name: str):  # noqa: ANN201 - a Zone
+def zone(k: Kernel, name: str) -> Zone:
     return next(z for z in k.page_alloc.node_zones if z.name == name)
 
 

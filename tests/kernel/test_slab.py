@@ -172,12 +172,14 @@ def test_kzalloc_zeroes_what_the_last_user_left_read_back_through_the_cpu(kernel
 def test_a_kmalloc_buffer_written_through_its_kernel_address_is_dirty_until_cleaned(kernel):
     p = kmalloc(64, GFP_KERNEL)
     pa, line = __pa(p), kernel.cpu.line_size
+    data = b"DMA descriptor ring entry #0".ljust(64, b".")
     before = kernel.machine.bus.read(pa, 64)
-    kernel.mem_write(p, b"DMA descriptor ring entry #0".ljust(64, b"."))
+    assert before != data
+    kernel.mem_write(p, data)
     assert (pa & ~(line - 1)) in set(kernel.cache.dirty_lines())
     assert kernel.machine.bus.read(pa, 64) == before  # a device would still see old bytes
     kernel.cache.clean(pa, 64)
-    assert kernel.machine.bus.read(pa, 64) == b"DMA descriptor ring entry #0".ljust(64, b".")
+    assert kernel.machine.bus.read(pa, 64) == data
     kfree(p)
 
 

@@ -694,6 +694,12 @@ def test_walker_agrees_with_unicorn(oracle: Oracle, scenario: Scenario) -> None:
             assert theirs == ours.paddr, where
             assert their_flags == our_flags, where
         else:
+            if ours.kind == "reserved" and not s.pae and theirs is not None:
+                # A self-aliasing table can present a PTE (bit 7 = PAT) as a 4 MiB PDE whose
+                # bits 20:13 are set: reserved with MAXPHYADDR 32, PSE-36 address bits to QEMU
+                # (the difference excluded from the generator above, reached by aliasing).
+                assert "reserved bits" in ours.message and theirs >= 1 << 32, where
+                continue
             assert theirs is None, where
             assert our_flags == {}, where
             # QEMU's early PDE accessed flag, in an entry the walk used before the PTE

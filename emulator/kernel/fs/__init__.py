@@ -1,0 +1,1 @@
+"""Part of the kernel model (see emulator/kernel/__init__.py)."""
