@@ -18,7 +18,6 @@ echoed to stderr with the Python caller that caused them (the driver's file:line
 from __future__ import annotations
 
 import sys
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -209,10 +208,12 @@ _OWN_DIRS = ("/emulator/kernel/", "/emulator/cpu/", "/emulator/cache.py", "/emul
 
 def python_caller() -> str:
     """The first Python frame outside the kernel model: the driver or test that called."""
-    for frame in reversed(traceback.extract_stack()[:-1]):
-        path = frame.filename.replace("\\", "/")
+    frame = sys._getframe(1)
+    while frame is not None:
+        path = frame.f_code.co_filename.replace("\\", "/")
         if not any(d in path for d in _OWN_DIRS) and "/contextlib.py" not in path:
-            return f"{frame.name} ({path.rsplit('/', 1)[-1]}:{frame.lineno})"
+            return f"{frame.f_code.co_name} ({path.rsplit('/', 1)[-1]}:{frame.f_lineno})"
+        frame = frame.f_back  # type: ignore[assignment]
     return "?"
 
 
