@@ -364,28 +364,33 @@ class CacheModel:
     def invalidate(self, paddr: int, size: int, pc: int | None = None) -> None:
         self.stats.maintenance_ops += 1
         for ppage, page, off in self._lines_of(paddr, size):
-            if self._line_dirty(page, off):
-                self._hazard(
-                    HazardKind.INVALIDATE_DROPPED_DIRTY,
-                    ppage + off,
-                    page.vaddr + off,
-                    pc,
-                    "invalidate",
-                    page.first_store,
-                )
-            self._refill(page, off)
-            page.stale.pop(off, None)
-            self.stats.invalidates += 1
+            self._invalidate_line(ppage, page, off, pc, "invalidate")
             self._maybe_all_clean(page)
+
+    def _invalidate_line(
+        self, ppage: int, page: _Page, off: int, pc: int | None, by: str | None
+    ) -> None:
+        """Drop a line: refilled at once from memory (worst case: speculative fills). `by`
+        names the operation when dropping dirty data is a hazard (not after a clean)."""
+        if by is not None and self._line_dirty(page, off):
+            self._hazard(
+                HazardKind.INVALIDATE_DROPPED_DIRTY,
+                ppage + off,
+                page.vaddr + off,
+                pc,
+                by,
+                page.first_store,
+            )
+        self._refill(page, off)
+        page.stale.pop(off, None)
+        self.stats.invalidates += 1
 
     def flush(self, paddr: int, size: int, pc: int | None = None) -> None:
         """Clean and invalidate."""
         self.stats.maintenance_ops += 1
         for ppage, page, off in self._lines_of(paddr, size):
             self._clean_line(ppage, page, off, pc)
-            self._refill(page, off)
-            page.stale.pop(off, None)
-            self.stats.invalidates += 1
+            self._invalidate_line(ppage, page, off, pc, None)
 
     def flush_all(self, pc: int | None = None, invalidate: bool = True) -> None:
         """Whole cache: x86 wbinvd, set/way loops."""
@@ -417,17 +422,8 @@ class CacheModel:
                 if op in ("clean", "flush"):
                     self._clean_line(ppage, page, off, pc)
                 if op in ("invalidate", "flush"):
-                    if op == "invalidate" and self._line_dirty(page, off):
-                        self._hazard(
-                            HazardKind.INVALIDATE_DROPPED_DIRTY,
-                            ppage + off,
-                            page.vaddr + off,
-                            pc,
-                            "invalidate by set/way",
-                            page.first_store,
-                        )
-                    self._refill(page, off)
-                    page.stale.pop(off, None)
+                    by = "invalidate by set/way" if op == "invalidate" else None
+                    self._invalidate_line(ppage, page, off, pc, by)
 
     def _maybe_all_clean(self, page: _Page) -> None:
         if (

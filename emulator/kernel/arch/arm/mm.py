@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from emulator.kernel.arch.pgtable import KernelPageTablesBase
 from emulator.kernel.core import PAGE_SIZE, Layout, ZoneSpec
 from emulator.mmu import MemType
 
@@ -111,15 +112,14 @@ def make_layout(machine: Machine) -> Layout:
     )
 
 
-class KernelPageTables:
+class KernelPageTables(KernelPageTablesBase):
     """swapper_pg_dir and the kernel's second-level tables, in guest RAM."""
 
     def __init__(self, kernel: Kernel) -> None:
-        self.kernel = kernel
-        self.layout = kernel.layout
-        self.pgd = self.layout.PHYS_OFFSET + SWAPPER_PG_DIR_OFFSET
-        self._early_next = self.layout.PHYS_OFFSET + 0x8000  # early_alloc pool
-        self._early_end = self.layout.PHYS_OFFSET + KERNEL_IMAGE_SIZE
+        phys = kernel.layout.PHYS_OFFSET
+        super().__init__(
+            kernel, phys + SWAPPER_PG_DIR_OFFSET, phys + 0x8000, phys + KERNEL_IMAGE_SIZE
+        )
         self.vectors_page = 0
 
     # -- boot ---------------------------------------------------------------------------
@@ -150,15 +150,6 @@ class KernelPageTables:
         sctlr = cpu.cp15("SCTLR")
         cpu.set_cp15("SCTLR", sctlr | SCTLR_M | SCTLR_C | SCTLR_I | SCTLR_V | SCTLR_TRE)
 
-    def early_alloc(self, size: int) -> int:
-        """A zeroed, naturally aligned block of the reserved kernel image (arch/arm early_alloc)."""
-        pa = (self._early_next + size - 1) & ~(size - 1)
-        if pa + size > self._early_end:
-            raise MemoryError("early_alloc: the kernel's page-table pool is exhausted")
-        self._early_next = pa + size
-        self.kernel.phys_write(pa, bytes(size))
-        return pa
-
     # -- descriptors --------------------------------------------------------------------
 
     @staticmethod
@@ -175,7 +166,12 @@ class KernelPageTables:
         )
 
     @staticmethod
+    def _present(desc: int) -> bool:
+        return bool(desc & PTE_TYPE_SMALL)
+
+    @staticmethod
     def _pte(pa: int, memtype: MemType, writable: bool, executable: bool, user: bool) -> int:
+        """set_pte_ext(): a small-page descriptor."""
         n = MT_INDEX[memtype]
         desc = (pa & 0xFFFF_F000) | PTE_TYPE_SMALL | (n & 0b011) << 2 | (n >> 2) << 6
         if not executable:
@@ -189,16 +185,10 @@ class KernelPageTables:
     def _l1_addr(self, va: int) -> int:
         return self.pgd + (va >> 20) * 4
 
-    def _read(self, pa: int) -> int:
-        return int.from_bytes(self.kernel.phys_read(pa, 4), "little")
-
-    def _write(self, pa: int, value: int) -> None:
-        self.kernel.phys_write(pa, value.to_bytes(4, "little"))
-
     def _set_l1(self, va: int, desc: int) -> None:
         self._write(self._l1_addr(va), desc)
 
-    def _l2_entry_addr(self, va: int, create: bool) -> int | None:
+    def _pte_addr(self, va: int, create: bool) -> int | None:
         l1 = self._read(self._l1_addr(va))
         kind = l1 & 0b11
         if kind == PMD_TYPE_SECT:
@@ -213,42 +203,3 @@ class KernelPageTables:
         return (l1 & 0xFFFF_FC00) + ((va >> 12) & 0xFF) * 4
 
     # -- the API the rest of the kernel uses -------------------------------------------------
-
-    def map_kernel_page(
-        self,
-        va: int,
-        pa: int,
-        memtype: MemType,
-        writable: bool = True,
-        executable: bool = False,
-        user: bool = False,
-    ) -> None:
-        """set_pte_ext() for one 4 KiB kernel page (vmalloc, ioremap, kmap, fixmap, ...)."""
-        addr = self._l2_entry_addr(va, create=True)
-        assert addr is not None
-        old = self._read(addr)
-        self._write(addr, self._pte(pa, memtype, writable, executable, user))
-        if old:
-            self.kernel.cpu.flush_tlb()
-
-    def unmap_kernel_page(self, va: int) -> int | None:
-        """pte_clear() + flush_tlb_kernel_page(): the physical page that was mapped, if any."""
-        addr = self._l2_entry_addr(va, create=False)
-        if addr is None:
-            return None
-        old = self._read(addr)
-        if not old & 0b10:
-            return None
-        self._write(addr, 0)
-        self.kernel.cpu.flush_tlb()
-        return old & 0xFFFF_F000
-
-    def lookup(self, va: int) -> tuple[int, MemType] | None:
-        """The physical address and memory type of a mapped kernel VA (the walker's view)."""
-        from emulator.cpu.base import TranslationFault
-
-        try:
-            tr = self.kernel.cpu.translate(va)
-        except TranslationFault:
-            return None
-        return tr.paddr, tr.memtype

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from emulator.kernel.arch.pgtable import KernelPageTablesBase
 from emulator.kernel.core import PAGE_SIZE, Layout, ZoneSpec
 from emulator.mmu import MemType
 
@@ -93,15 +94,12 @@ def make_layout(machine: Machine) -> Layout:
     )
 
 
-class KernelPageTables:
+class KernelPageTables(KernelPageTablesBase):
     """swapper_pg_dir (a non-PAE page directory) and the kernel's page tables, in guest RAM."""
 
     def __init__(self, kernel: Kernel) -> None:
-        self.kernel = kernel
-        self.layout = kernel.layout
-        self.pgd = KERNEL_START + 0x10_0000
-        self._early_next = self.pgd + PAGE_SIZE
-        self._early_end = KERNEL_START + KERNEL_IMAGE_SIZE
+        pgd = KERNEL_START + 0x10_0000
+        super().__init__(kernel, pgd, pgd + PAGE_SIZE, KERNEL_START + KERNEL_IMAGE_SIZE)
 
     def paging_init(self) -> None:
         """Build swapper_pg_dir with the lowmem linear map (PSE), then turn paging on."""
@@ -117,22 +115,8 @@ class KernelPageTables:
         cpu.set_control("CR4", cpu.reg_control("CR4") | CR4_PSE | CR4_PGE)
         cpu.set_control("CR0", cpu.reg_control("CR0") | CR0_PG | CR0_WP)
 
-    def early_alloc(self, size: int) -> int:
-        pa = (self._early_next + size - 1) & ~(size - 1)
-        if pa + size > self._early_end:
-            raise MemoryError("early_alloc: the kernel's page-table pool is exhausted")
-        self._early_next = pa + size
-        self.kernel.phys_write(pa, bytes(size))
-        return pa
-
     def _pde_addr(self, va: int) -> int:
         return self.pgd + (va >> 22) * 4
-
-    def _read(self, pa: int) -> int:
-        return int.from_bytes(self.kernel.phys_read(pa, 4), "little")
-
-    def _write(self, pa: int, value: int) -> None:
-        self.kernel.phys_write(pa, value.to_bytes(4, "little"))
 
     def _pte_addr(self, va: int, create: bool) -> int | None:
         pde = self._read(self._pde_addr(va))
@@ -146,41 +130,12 @@ class KernelPageTables:
             self._write(self._pde_addr(va), pde)
         return (pde & 0xFFFF_F000) + ((va >> 12) & 0x3FF) * 4
 
-    def map_kernel_page(
-        self,
-        va: int,
-        pa: int,
-        memtype: MemType,
-        writable: bool = True,
-        executable: bool = False,
-        user: bool = False,
-    ) -> None:
-        """set_pte() for one 4 KiB kernel page; non-PAE x86 has no NX, so all are executable."""
-        addr = self._pte_addr(va, create=True)
-        assert addr is not None
-        old = self._read(addr)
+    @staticmethod
+    def _present(desc: int) -> bool:
+        return bool(desc & _P)
+
+    @staticmethod
+    def _pte(pa: int, memtype: MemType, writable: bool, executable: bool, user: bool) -> int:
+        """set_pte(): non-PAE x86 has no NX, so every kernel page is executable."""
         pte = (pa & 0xFFFF_F000) | _P | _A | _D | PTE_CACHE[memtype]
-        pte |= (_RW if writable else 0) | (_US if user else _G)
-        self._write(addr, pte)
-        if old & _P:
-            self.kernel.cpu.flush_tlb()
-
-    def unmap_kernel_page(self, va: int) -> int | None:
-        addr = self._pte_addr(va, create=False)
-        if addr is None:
-            return None
-        old = self._read(addr)
-        if not old & _P:
-            return None
-        self._write(addr, 0)
-        self.kernel.cpu.flush_tlb()
-        return old & 0xFFFF_F000
-
-    def lookup(self, va: int) -> tuple[int, MemType] | None:
-        from emulator.cpu.base import TranslationFault
-
-        try:
-            tr = self.kernel.cpu.translate(va)
-        except TranslationFault:
-            return None
-        return tr.paddr, tr.memtype
+        return pte | (_RW if writable else 0) | (_US if user else _G)

@@ -1,0 +1,92 @@
+"""What both architectures' kernel page tables share: the early_alloc pool in the reserved
+kernel image, descriptor reads and writes through the kernel's cacheable mapping, and the
+walker's view of a kernel address. The table formats themselves are per architecture."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from emulator.mmu import MemType
+
+if TYPE_CHECKING:
+    from emulator.kernel.core import Kernel
+
+
+class KernelPageTablesBase:
+    def __init__(self, kernel: Kernel, pgd: int, pool_start: int, pool_end: int) -> None:
+        self.kernel = kernel
+        self.layout = kernel.layout
+        self.pgd = pgd
+        self._early_next = pool_start
+        self._early_end = pool_end
+
+    def early_alloc(self, size: int) -> int:
+        """A zeroed, naturally aligned block of the reserved kernel image (early_alloc)."""
+        pa = (self._early_next + size - 1) & ~(size - 1)
+        if pa + size > self._early_end:
+            raise MemoryError("early_alloc: the kernel's page-table pool is exhausted")
+        self._early_next = pa + size
+        self.kernel.phys_write(pa, bytes(size))
+        return pa
+
+    def _read(self, pa: int) -> int:
+        return int.from_bytes(self.kernel.phys_read(pa, 4), "little")
+
+    def _write(self, pa: int, value: int) -> None:
+        self.kernel.phys_write(pa, value.to_bytes(4, "little"))
+
+    # -- per architecture ---------------------------------------------------------------
+
+    def _pte_addr(self, va: int, create: bool) -> int | None:
+        """Address of the last-level descriptor for `va` (a new table if `create`)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _present(desc: int) -> bool:
+        raise NotImplementedError
+
+    @staticmethod
+    def _pte(pa: int, memtype: MemType, writable: bool, executable: bool, user: bool) -> int:
+        raise NotImplementedError
+
+    # -- the API the rest of the kernel uses -------------------------------------------------
+
+    def map_kernel_page(
+        self,
+        va: int,
+        pa: int,
+        memtype: MemType,
+        writable: bool = True,
+        executable: bool = False,
+        user: bool = False,
+    ) -> None:
+        """Map one 4 KiB kernel page (vmalloc, ioremap, kmap, fixmap, ...); replacing a
+        live entry flushes the TLB."""
+        addr = self._pte_addr(va, create=True)
+        assert addr is not None
+        old = self._read(addr)
+        self._write(addr, self._pte(pa, memtype, writable, executable, user))
+        if self._present(old):
+            self.kernel.cpu.flush_tlb()
+
+    def unmap_kernel_page(self, va: int) -> int | None:
+        """pte_clear() + flush_tlb_kernel_page(): the physical page that was mapped, if any."""
+        addr = self._pte_addr(va, create=False)
+        if addr is None:
+            return None
+        old = self._read(addr)
+        if not self._present(old):
+            return None
+        self._write(addr, 0)
+        self.kernel.cpu.flush_tlb()
+        return old & 0xFFFF_F000
+
+    def lookup(self, va: int) -> tuple[int, MemType] | None:
+        """The physical address and memory type of a mapped kernel VA (the walker's view)."""
+        from emulator.cpu.base import TranslationFault
+
+        try:
+            tr = self.kernel.cpu.translate(va)
+        except TranslationFault:
+            return None
+        return tr.paddr, tr.memtype
