@@ -50,9 +50,11 @@ def bench(arch: str) -> None:
     def vmalloc_pair() -> None:
         vfree(vmalloc(4096))
 
-    print(f"{arch:6} boot (1 GiB) {statistics.median(boots) * 1e3:6.1f} ms | "
-          f"kmalloc(128)+kfree {per_op(kmalloc_pair) * 1e6:6.1f} us | "
-          f"vmalloc(4K)+vfree {per_op(vmalloc_pair, batch=100) * 1e6:6.1f} us")
+    print(
+        f"{arch:6} boot (1 GiB) {statistics.median(boots) * 1e3:6.1f} ms | "
+        f"kmalloc(128)+kfree {per_op(kmalloc_pair) * 1e6:6.1f} us | "
+        f"vmalloc(4K)+vfree {per_op(vmalloc_pair, batch=100) * 1e6:6.1f} us"
+    )
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, TextIO
 from emulator import __version__
 
 if TYPE_CHECKING:
+    from emulator.loader import Image
     from emulator.machine import Machine, RunResult
 
 EXIT_USAGE = 2
@@ -150,10 +151,10 @@ def cmd_run(a: argparse.Namespace) -> int:
     else:
         image_path = a.image
         bare_metal = a.bare_metal
-    if not bare_metal:
+    if not bare_metal and board.arch != "armv7":
         raise CliError(
-            f"{image_path}: running Linux programs needs the kernel model, which this version "
-            "does not have yet; pass --bare-metal to boot the image as firmware"
+            f"{image_path}: Linux programs run on soclab-armv7 only so far (the i386 system-"
+            "call entry is not built yet); pass --bare-metal to boot the image as firmware"
         )
     out = _Stdout(sys.stdout)
     console = HostConsole(write=out)
@@ -167,8 +168,11 @@ def cmd_run(a: argparse.Namespace) -> int:
     )
     try:
         image = load_image(image_path, board.arch, a.load_addr)
-        machine.boot_bare_metal(image)
-    except (LoadError, OSError) as e:
+        if bare_metal:
+            machine.boot_bare_metal(image)
+        else:
+            _exec_linux(machine, image, image_path, a.args)
+    except (LoadError, OSError, ValueError) as e:
         raise CliError(str(e)) from None
     tracer = None
     trace_file = None
@@ -193,6 +197,23 @@ def cmd_run(a: argparse.Namespace) -> int:
     if a.stats:
         _print_stats(machine, result)
     return result.status
+
+
+def _exec_linux(machine: Machine, image: Image, path: str, args: list[str]) -> None:
+    """Boot the kernel model and run the program as pid 1 (datasheet §5)."""
+    from emulator.kernel.core import Kernel
+    from emulator.kernel.process import processes
+
+    if image.kind != "elf" or image.elf_type != "ET_EXEC":
+        raise CliError(
+            f"{path}: not a static ELF executable (ET_EXEC); static-PIE and dynamic "
+            "executables are not supported yet"
+        )
+    kernel = Kernel(machine).boot()
+    name = "/bin/" + path.rsplit("/", 1)[-1]
+    env = ["HOME=/", "PATH=/bin:/usr/bin", "TERM=linux"]
+    processes(kernel).exec(image, [name, *args], env, name)
+    machine.image = image
 
 
 def _print_stats(machine: Machine, r: RunResult) -> None:

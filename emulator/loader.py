@@ -46,6 +46,9 @@ class Image:
     segments: list[Segment]
     symbols: list[tuple[int, int, str]] = field(default_factory=list)  # sorted (addr, size, name)
     elf_type: str = "ET_EXEC"
+    phdr_vaddr: int = 0  # where the program headers are in memory (AT_PHDR)
+    phentsize: int = 0
+    phnum: int = 0
 
     def symbolize(self, addr: int) -> str | None:
         """'name+0xoff' for an address inside (or just after) a known symbol."""
@@ -114,13 +117,23 @@ def load_elf(path: Path, arch: str) -> Image:
             symbols = _symbols(elf)
             entry = elf.header["e_entry"]
             etype = elf.header["e_type"]
+            phoff = elf.header["e_phoff"]
+            phdr_vaddr = 0
+            for seg in elf.iter_segments():
+                h = seg.header
+                if h.p_type == "PT_PHDR":
+                    phdr_vaddr = h.p_vaddr
+                    break
+                if h.p_type == PT_LOAD and h.p_offset <= phoff < h.p_offset + h.p_filesz:
+                    phdr_vaddr = h.p_vaddr + phoff - h.p_offset
+            phentsize, phnum = elf.header["e_phentsize"], elf.header["e_phnum"]
     except (ELFError, ValueError, OSError, KeyError, AttributeError) as e:
         raise LoadError(f"{path}: malformed ELF: {' '.join(str(e).split())}") from None
     except Exception as e:  # pyelftools raises struct errors on truncated headers
         if e.__class__.__module__.startswith(("construct", "struct", "elftools")):
             raise LoadError(f"{path}: truncated or malformed ELF") from None
         raise
-    return Image(str(path), "elf", entry, segments, symbols, etype)
+    return Image(str(path), "elf", entry, segments, symbols, etype, phdr_vaddr, phentsize, phnum)
 
 
 def _check_overlap(path: Path, segments: list[Segment]) -> None:

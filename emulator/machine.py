@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from devices import MODELS
 from emulator.board import Board
@@ -111,6 +112,8 @@ class Machine:
         self.stop_reason: tuple[str, str] | None = None
         self.running = False
         self.image: Image | None = None
+        #: the kernel model, once booted: it handles exceptions from user mode
+        self.kernel: Any = None
         self._reported_undef: set[int] = set()
 
     def _make_cpu(self) -> Cpu:
@@ -211,8 +214,8 @@ class Machine:
             masked = cpu.irq_masked()
             if cpu.halted and pending and (self.board.arch == "armv7" or not masked):
                 cpu.halted = False  # ARM wfi wakes even on a masked IRQ; x86 hlt needs IF=1
-            if pending and not masked and not cpu.halted:
-                cpu.take_irq()
+            if pending and not masked and not cpu.halted and self.kernel is None:
+                cpu.take_irq()  # (the kernel model has no interrupt handlers yet)
                 quantum = 1000
             if cpu.halted:
                 nxt = clock.next_deadline()
@@ -243,14 +246,21 @@ class Machine:
             if stop in (Stop.EXCEPTION, Stop.INVALID, Stop.UNMAPPED, Stop.BUS_ERROR):
                 fault = cpu.fault
                 assert fault is not None
-                if fault.kind == "undef" and fault.pc not in self._reported_undef:
+                if (
+                    fault.kind == "undef"
+                    and fault.pc not in self._reported_undef
+                    and self.kernel is None
+                ):
                     self._reported_undef.add(fault.pc)
                     self.log(
                         f"soclab: undefined instruction at pc={fault.pc:#010x}"
                         f"{self._where(fault.pc)}"
                     )
                 if self.exit_status is None:
-                    cpu.deliver(fault)
+                    if self.kernel is not None:
+                        self.kernel.arch_entry.handle_fault(self.kernel, fault)
+                    else:
+                        cpu.deliver(fault)
             elif stop is Stop.REQUESTED and not cpu.stop_requested and self.exit_status is None:
                 cpu.resumed_at_wfi()
         if self.stop_reason is not None:

@@ -42,6 +42,7 @@ __all__ = ["ARCHES", "FirmwareBuildError", "build", "cache_dir", "program_arches
 FIRMWARE_DIR = Path(__file__).resolve().parent
 PROGRAMS_DIR = FIRMWARE_DIR / "programs"
 LIB_DIR = FIRMWARE_DIR / "lib"
+LINUX_DIR = FIRMWARE_DIR / "linux"
 
 PROGRAM_SUFFIXES = (".c", ".S")
 COMPILE_TIMEOUT_S = 600
@@ -235,11 +236,32 @@ def build(name: str, arch: str) -> Path:
         str(linker_script),
     ]
     digest = _digest([*sources, *headers, linker_script], flags, zig_version)
+    return _compile(name, arch, "firmware", [*flags, *(str(src) for src in sources)], digest)
+
+
+def build_linux(name: str, arch: str) -> Path:
+    """Compile `firmware/linux/<name>.c` as a static Linux executable against musl (the
+    zig toolchain's libc): arm-linux-musleabihf for armv7, x86-linux-musl for x86."""
+    _arch(arch)
+    source = LINUX_DIR / f"{name}.c"
+    if not source.is_file():
+        raise ValueError(f"no Linux test program {name!r} in {LINUX_DIR}")
+    target = {"armv7": "arm-linux-musleabihf", "x86": "x86-linux-musl"}[arch]
+    flags = ["-target", target, "-static", "-O2", "-g", "-Wall"]
+    digest = _digest([source], flags, _ziglang_version())
+    return _compile(name, arch, "linux", [*flags, str(source)], digest)
+
+
+def linux_programs() -> list[str]:
+    return sorted(p.stem for p in LINUX_DIR.glob("*.c"))
+
+
+def _compile(name: str, arch: str, kind: str, args: list[str], digest: str) -> Path:
+    """Run zig cc once per content digest; the result is cached and written atomically."""
     root = cache_dir()
-    out = root / "firmware" / arch / f"{name}-{digest}.elf"
+    out = root / kind / arch / f"{name}-{digest}.elf"
     if out.is_file():
         return out
-
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{name}-", suffix=".tmp.elf")
     os.close(fd)
@@ -249,8 +271,7 @@ def build(name: str, arch: str) -> Path:
         "-m",
         "ziglang",
         "cc",
-        *flags,
-        *(str(s) for s in sources),
+        *args,
         "-o",
         str(tmp),
     ]

@@ -88,8 +88,12 @@ class Kernel:
         from emulator.kernel.context import ExecContext
 
         self.context = ExecContext(self)
+        self.arch_entry: Any = None  # user-space entry (syscalls, faults); ARM only so far
         if machine.board.arch == "armv7":
+            from emulator.kernel.arch.arm import entry as arch_entry
             from emulator.kernel.arch.arm import mm as arch_mm
+
+            self.arch_entry = arch_entry
         else:
             from emulator.kernel.arch.x86 import mm as arch_mm  # type: ignore[no-redef]
         self.arch_mm: Any = arch_mm
@@ -110,6 +114,7 @@ class Kernel:
         self.pgtable.paging_init()
         self._init_subsystems()
         self.booted = True
+        self.machine.kernel = self
         self.printk(
             KERN_INFO,
             f"soclab kernel model: {self.machine.board.model}, "

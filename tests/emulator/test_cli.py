@@ -172,9 +172,9 @@ def test_a_missing_image_is_a_one_line_error(capsys, tmp_path):
     assert status == 2 and "no such file" in err
 
 
-def test_linux_programs_without_bare_metal_are_refused_until_the_kernel_model_exists(capsys):
-    status, out, err = soclab(capsys, str(build("hello", "armv7")))
-    assert status == 2 and "--bare-metal" in err
+def test_linux_programs_on_x86_are_refused_until_the_i386_entry_exists(capsys):
+    status, out, err = soclab(capsys, "--board", "x86", str(build("hello", "x86")))
+    assert status == 2 and "--bare-metal" in err and err.count("\n") == 1
 
 
 def test_the_console_script_is_installed():

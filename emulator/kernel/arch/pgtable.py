@@ -19,6 +19,7 @@ class KernelPageTablesBase:
         self.pgd = pgd
         self._early_next = pool_start
         self._early_end = pool_end
+        self.mirrors: list[int] = []  # process pgds sharing the kernel half of swapper's
 
     def early_alloc(self, size: int) -> int:
         """A zeroed, naturally aligned block of the reserved kernel image (early_alloc)."""
@@ -29,6 +30,23 @@ class KernelPageTablesBase:
         self.kernel.phys_write(pa, bytes(size))
         return pa
 
+    def _alloc_table(self, size: int) -> int:
+        """A zeroed page-table page for a process (from the page allocator)."""
+        from emulator.kernel.mm.page_alloc import alloc_pages, page_to_phys
+
+        order = max(0, (size - 1).bit_length() - 12)
+        page = alloc_pages(_table_gfp(), order)
+        if page is None:
+            raise MemoryError("out of memory for page tables")
+        return int(page_to_phys(page))
+
+    def _top_entry_written(self, entry_offset: int, value: int, pgd: int) -> None:
+        """A new kernel-half top-level entry in swapper_pg_dir reaches every process's copy
+        (what ARM's do_translation_fault and x86's vmalloc_sync_all achieve lazily)."""
+        if pgd == self.pgd:
+            for mirror in self.mirrors:
+                self._write(mirror + entry_offset, value)
+
     def _read(self, pa: int) -> int:
         return int.from_bytes(self.kernel.phys_read(pa, 4), "little")
 
@@ -37,7 +55,7 @@ class KernelPageTablesBase:
 
     # -- per architecture ---------------------------------------------------------------
 
-    def _pte_addr(self, va: int, create: bool) -> int | None:
+    def _pte_addr(self, va: int, create: bool, pgd: int | None = None) -> int | None:
         """Address of the last-level descriptor for `va` (a new table if `create`)."""
         raise NotImplementedError
 
@@ -69,6 +87,29 @@ class KernelPageTablesBase:
         if self._present(old):
             self.kernel.cpu.flush_tlb()
 
+    def map_user_page(self, pgd: int, va: int, pa: int, writable: bool, executable: bool) -> None:
+        """Map one user page in a process's tables (not global: ASID/PCID tagged)."""
+        addr = self._pte_addr(va, create=True, pgd=pgd)
+        assert addr is not None
+        old = self._read(addr)
+        self._write(addr, self._user_pte(pa, writable, executable))
+        if self._present(old):
+            self.kernel.cpu.flush_tlb()
+
+    def unmap_user_page(self, pgd: int, va: int) -> int | None:
+        addr = self._pte_addr(va, create=False, pgd=pgd)
+        if addr is None:
+            return None
+        old = self._read(addr)
+        if not self._present(old):
+            return None
+        self._write(addr, 0)
+        self.kernel.cpu.flush_tlb()
+        return old & 0xFFFF_F000
+
+    def _user_pte(self, pa: int, writable: bool, executable: bool) -> int:
+        return self._pte(pa, MemType.WRITE_BACK, writable, executable, True)
+
     def unmap_kernel_page(self, va: int) -> int | None:
         """pte_clear() + flush_tlb_kernel_page(): the physical page that was mapped, if any."""
         addr = self._pte_addr(va, create=False)
@@ -90,3 +131,10 @@ class KernelPageTablesBase:
         except TranslationFault:
             return None
         return tr.paddr, tr.memtype
+
+
+def _table_gfp() -> int:
+    # outside the class: Python would mangle __GFP_ZERO inside a method body
+    from emulator.kernel.gfp import __GFP_ZERO, GFP_KERNEL
+
+    return GFP_KERNEL | __GFP_ZERO

@@ -69,7 +69,7 @@ MT_INDEX = {
 PMD_TYPE_TABLE, PMD_TYPE_SECT = 0b01, 0b10
 PMD_SECT_XN, PMD_SECT_AP_WRITE = 1 << 4, 1 << 10
 PTE_EXT_XN, PTE_TYPE_SMALL = 1 << 0, 1 << 1
-PTE_EXT_AP0, PTE_EXT_AP1, PTE_EXT_APX = 1 << 4, 1 << 5, 1 << 9
+PTE_EXT_AP0, PTE_EXT_AP1, PTE_EXT_APX, PTE_EXT_NG = 1 << 4, 1 << 5, 1 << 9, 1 << 11
 
 
 def make_layout(machine: Machine) -> Layout:
@@ -188,18 +188,44 @@ class KernelPageTables(KernelPageTablesBase):
     def _set_l1(self, va: int, desc: int) -> None:
         self._write(self._l1_addr(va), desc)
 
-    def _pte_addr(self, va: int, create: bool) -> int | None:
-        l1 = self._read(self._l1_addr(va))
+    def _pte_addr(self, va: int, create: bool, pgd: int | None = None) -> int | None:
+        pgd = self.pgd if pgd is None else pgd
+        l1_addr = pgd + (va >> 20) * 4
+        l1 = self._read(l1_addr)
         kind = l1 & 0b11
         if kind == PMD_TYPE_SECT:
             raise ValueError(f"{va:#010x} lies in a section mapping (the lowmem linear map)")
         if kind == 0:
             if not create:
                 return None
-            table = self.early_alloc(1024)
-            domain = DOMAIN_IO if va >= self.layout.VMALLOC_START else DOMAIN_KERNEL
+            if pgd == self.pgd:
+                table = self.early_alloc(1024)
+                domain = DOMAIN_IO if va >= self.layout.VMALLOC_START else DOMAIN_KERNEL
+            else:
+                table = self._alloc_table(1024)
+                domain = DOMAIN_USER
             l1 = table | PMD_TYPE_TABLE | domain << 5
-            self._set_l1(va, l1)
+            self._write(l1_addr, l1)
+            self._top_entry_written(l1_addr - pgd, l1, pgd)
         return (l1 & 0xFFFF_FC00) + ((va >> 12) & 0xFF) * 4
 
     # -- the API the rest of the kernel uses -------------------------------------------------
+
+    # -- process address spaces -----------------------------------------------------------
+
+    def new_pgd(self) -> int:
+        """pgd_alloc(): a 16 KiB first-level table whose kernel half is swapper's."""
+        pgd = self._alloc_table(16 * 1024)
+        first = self.layout.TASK_SIZE >> 20
+        kernel_half = self.kernel.phys_read(self.pgd + first * 4, (4096 - first) * 4)
+        self.kernel.phys_write(pgd + first * 4, kernel_half)
+        self.mirrors.append(pgd)
+        return pgd
+
+    def switch_mm(self, pgd: int) -> None:
+        """cpu_switch_mm(): TTBR0 to the process's tables (the TLB is flushed)."""
+        cpu = cast("ArmCpu", self.kernel.cpu)
+        cpu.set_cp15("TTBR0", pgd | TTB_IRGN_WB | TTB_RGN_OC_WB)
+
+    def _user_pte(self, pa: int, writable: bool, executable: bool) -> int:
+        return self._pte(pa, MemType.WRITE_BACK, writable, executable, True) | PTE_EXT_NG

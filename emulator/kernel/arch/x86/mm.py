@@ -118,16 +118,20 @@ class KernelPageTables(KernelPageTablesBase):
     def _pde_addr(self, va: int) -> int:
         return self.pgd + (va >> 22) * 4
 
-    def _pte_addr(self, va: int, create: bool) -> int | None:
-        pde = self._read(self._pde_addr(va))
+    def _pte_addr(self, va: int, create: bool, pgd: int | None = None) -> int | None:
+        pgd = self.pgd if pgd is None else pgd
+        pde_addr = pgd + (va >> 22) * 4
+        pde = self._read(pde_addr)
         if pde & _P and pde & _PS:
             raise ValueError(f"{va:#010x} lies in a 4 MiB page (the lowmem linear map)")
         if not pde & _P:
             if not create:
                 return None
-            table = self.early_alloc(PAGE_SIZE)
-            pde = table | _P | _RW | _A
-            self._write(self._pde_addr(va), pde)
+            user = pgd != self.pgd
+            table = self._alloc_table(PAGE_SIZE) if user else self.early_alloc(PAGE_SIZE)
+            pde = table | _P | _RW | _A | (_US if user else 0)
+            self._write(pde_addr, pde)
+            self._top_entry_written(pde_addr - pgd, pde, pgd)
         return (pde & 0xFFFF_F000) + ((va >> 12) & 0x3FF) * 4
 
     @staticmethod
@@ -139,3 +143,18 @@ class KernelPageTables(KernelPageTablesBase):
         """set_pte(): non-PAE x86 has no NX, so every kernel page is executable."""
         pte = (pa & 0xFFFF_F000) | _P | _A | _D | PTE_CACHE[memtype]
         return pte | (_RW if writable else 0) | (_US if user else _G)
+
+    # -- process address spaces -----------------------------------------------------------
+
+    def new_pgd(self) -> int:
+        """pgd_alloc(): a page directory whose kernel half (PDEs 768..1023) is swapper's."""
+        pgd = self._alloc_table(PAGE_SIZE)
+        first = self.layout.TASK_SIZE >> 22
+        kernel_half = self.kernel.phys_read(self.pgd + first * 4, (1024 - first) * 4)
+        self.kernel.phys_write(pgd + first * 4, kernel_half)
+        self.mirrors.append(pgd)
+        return pgd
+
+    def switch_mm(self, pgd: int) -> None:
+        cpu = cast("X86Cpu", self.kernel.cpu)
+        cpu.set_control("CR3", pgd)

@@ -1,0 +1,156 @@
+"""ARM EABI user-space entry: start_thread, the `svc #0` system-call ABI, user faults
+(arch/arm/kernel/entry-common.S, process.h, traps.c, mm/fault.c).
+
+System call number in r7, arguments in r0–r6, result in r0. The ARM-private calls live at
+0x0f0000 + n (`cacheflush` 0x0f0002, `set_tls` 0x0f0005). User mode runs with VFP enabled
+(CPACR cp10/cp11 full access, FPEXC.EN), as the kernel's VFP support does for every task.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from unicorn import arm_const as A
+
+from emulator.cpu.arm import CPSR_T, MODE_USR
+
+if TYPE_CHECKING:
+    from emulator.cpu.arm import ArmCpu
+    from emulator.cpu.base import Fault
+    from emulator.kernel.core import Kernel
+
+PLATFORM = "v7l"
+UTS_MACHINE = "armv7l"
+OLD_MMAP_STRUCT = False
+# HWCAP_SWP|HALF|THUMB|FAST_MULT|VFP|EDSP|NEON|VFPv3|TLS|VFPD32 (a Cortex-A9)
+HWCAP = 1 | 2 | 4 | 16 | 64 | 128 | 4096 | 8192 | 32768 | (1 << 19)
+HWCAP2 = 0
+
+SYSCALL_NAMES = {
+    1: "exit",
+    3: "read",
+    4: "write",
+    5: "open",
+    6: "close",
+    19: "lseek",
+    20: "getpid",
+    33: "access",
+    41: "dup",
+    45: "brk",
+    54: "ioctl",
+    63: "dup2",
+    64: "getppid",
+    78: "gettimeofday",
+    91: "munmap",
+    122: "uname",
+    125: "mprotect",
+    140: "_llseek",
+    145: "readv",
+    146: "writev",
+    158: "sched_yield",
+    162: "nanosleep",
+    174: "rt_sigaction",
+    175: "rt_sigprocmask",
+    183: "getcwd",
+    186: "sigaltstack",
+    191: "ugetrlimit",
+    192: "mmap2",
+    195: "stat64",
+    196: "lstat64",
+    197: "fstat64",
+    199: "getuid32",
+    200: "getgid32",
+    201: "geteuid32",
+    202: "getegid32",
+    217: "getdents64",
+    220: "madvise",
+    221: "fcntl64",
+    224: "gettid",
+    240: "futex",
+    248: "exit_group",
+    256: "set_tid_address",
+    263: "clock_gettime",
+    322: "openat",
+    327: "fstatat64",
+    332: "readlinkat",
+    334: "faccessat",
+    338: "set_robust_list",
+    369: "prlimit64",
+    384: "getrandom",
+    397: "statx",
+    398: "rseq",
+    403: "clock_gettime64",
+    0xF0002: "cacheflush",
+    0xF0005: "set_tls",
+}
+
+CPACR_CP10_CP11_FULL = 0xF << 20
+FPEXC_EN = 1 << 30
+
+
+def start_thread(k: Kernel, entry: int, sp: int) -> None:
+    cpu = cast("ArmCpu", k.cpu)
+    uc = cpu.uc
+    uc.reg_write(A.UC_ARM_REG_C1_C0_2, CPACR_CP10_CP11_FULL)
+    uc.reg_write(A.UC_ARM_REG_FPEXC, FPEXC_EN)
+    for i in range(13):
+        uc.reg_write(A.UC_ARM_REG_R0 + i, 0)
+    uc.reg_write(A.UC_ARM_REG_CPSR, MODE_USR | (CPSR_T if entry & 1 else 0))
+    uc.reg_write(A.UC_ARM_REG_SP, sp)
+    uc.reg_write(A.UC_ARM_REG_LR, 0)
+    uc.reg_write(A.UC_ARM_REG_PC, entry)
+
+
+def handle_fault(k: Kernel, fault: Fault) -> None:
+    """An exception taken from user mode: a system call, a page fault, or a signal."""
+    from emulator.kernel import syscalls
+    from emulator.kernel.process import SIGSEGV, processes
+
+    cpu = cast("ArmCpu", k.cpu)
+    if fault.kind == "svc":
+        nr = cpu.reg_fast(A.UC_ARM_REG_R7)
+        args = [cpu.reg_fast(A.UC_ARM_REG_R0 + i) for i in range(7)]
+        if nr == 0xF0005:  # set_tls: TPIDRURO, read by user space with mrc p15,0,rX,c13,c0,3
+            cpu.uc.reg_write(A.UC_ARM_REG_CP_REG, (15, 0, 0, 13, 0, 0, 3, args[0]))
+            result = 0
+        elif nr == 0xF0002:  # cacheflush(start, end, flags): clean D, invalidate I
+            cpu.cache_maintenance("clean", args[0], max(0, args[1] - args[0]))
+            result = 0
+        else:
+            result = syscalls.dispatch(k, SYSCALL_NAMES.get(nr), nr, args)
+        cpu.uc.reg_write(A.UC_ARM_REG_R0, result & 0xFFFF_FFFF)
+        return
+    pm = processes(k)
+    if fault.kind in ("data", "prefetch"):
+        fetch = fault.kind == "prefetch"
+        if fault.status is not None and not pm.handle_user_fault(fault.addr, fault.is_write, fetch):
+            return  # fixed: the faulting instruction runs again
+        kill(k, SIGSEGV, fault.addr, 0x817 if fault.is_write else 0x17)
+        return
+    signal = {"undef": 4, "bkpt": 5}.get(fault.kind, SIGSEGV)
+    kill(k, signal, fault.pc, 0)
+
+
+def kill(k: Kernel, signal: int, addr: int, error: int) -> None:
+    """An unhandled fatal signal: the kernel's show_signal_msg line, status 128 + signal."""
+    from emulator.kernel.process import processes
+
+    cpu = cast("ArmCpu", k.cpu)
+    task = processes(k).current
+    name = f"{task.comm}[{task.pid}]" if task else "?"
+    what = {11: "segfault", 4: "illegal instruction", 5: "trap", 7: "bus error"}.get(
+        signal, f"signal {signal}"
+    )
+    k.printk(
+        "<6>",
+        f"{name}: {what} at {addr:x} ip {cpu.pc:08x} sp "
+        f"{cpu.reg_fast(A.UC_ARM_REG_SP):08x} error {error:x}",
+    )
+    print(
+        f"{name}: {what} at {addr:x} ip {cpu.pc:08x} sp "
+        f"{cpu.reg_fast(A.UC_ARM_REG_SP):08x} error {error:x}",
+        file=__import__("sys").stderr,
+    )
+    if task is not None:
+        task.exit_code = 128 + signal
+    k.machine.exit_status = 128 + signal

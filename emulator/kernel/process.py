@@ -1,0 +1,273 @@
+"""Processes and their address spaces: task_struct, mm_struct, VMAs, exec of static ELF
+binaries (fs/binfmt_elf.c), and the user page-fault handler (mm/memory.c).
+
+A process has its own first-level table (`KernelPageTables.new_pgd`) whose kernel half is
+swapper's, so the kernel stays reachable only from kernel mode. User memory is a sorted list
+of VMAs; pages are allocated on first touch (demand paging: anonymous memory, the stack, the
+heap and the ELF's bss), file-backed ELF segments are copied in at exec. A fault outside every
+VMA, or against a VMA's protection, is SIGSEGV; the process then ends with Linux's
+`show_signal_msg` line and the status 128 + signal, as a shell would report it.
+
+Not modelled yet (the user-space issue continues): fork/exec of other programs, signals
+delivered to handlers, file-backed mmap, copy-on-write, swapping.
+"""
+
+from __future__ import annotations
+
+import bisect
+import struct
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from emulator.kernel.core import PAGE_SIZE, current_kernel
+
+if TYPE_CHECKING:
+    from emulator.kernel.core import Kernel
+    from emulator.loader import Image
+
+PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
+VM_GROWSDOWN = 0x100
+STACK_SIZE = 8 << 20  # RLIMIT_STACK default
+SIGSEGV, SIGBUS = 11, 7
+
+# auxv tags (include/uapi/linux/auxvec.h)
+AT_NULL, AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_BASE, AT_FLAGS, AT_ENTRY = (
+    0,
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+    9,
+)
+AT_UID, AT_EUID, AT_GID, AT_EGID, AT_PLATFORM, AT_HWCAP, AT_CLKTCK = 11, 12, 13, 14, 15, 16, 17
+AT_SECURE, AT_RANDOM, AT_HWCAP2, AT_EXECFN = 23, 25, 26, 31
+
+
+def page_align(x: int) -> int:
+    return (x + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
+
+
+@dataclass
+class Vma:
+    """struct vm_area_struct."""
+
+    start: int
+    end: int
+    prot: int
+    flags: int = 0
+    name: str = ""  # "[heap]", "[stack]", a path, or "" for anonymous
+
+    def __contains__(self, addr: int) -> bool:
+        return self.start <= addr < self.end
+
+
+@dataclass
+class MmStruct:
+    pgd: int
+    vmas: list[Vma] = field(default_factory=list)
+    start_brk: int = 0
+    brk: int = 0
+    mmap_base: int = 0
+    start_stack: int = 0
+    pages: dict[int, int] = field(default_factory=dict)  # user VA page -> physical page
+
+    def find_vma(self, addr: int) -> Vma | None:
+        i = bisect.bisect_right([v.start for v in self.vmas], addr) - 1
+        if i >= 0 and addr in self.vmas[i]:
+            return self.vmas[i]
+        return None
+
+    def insert_vma(self, vma: Vma) -> None:
+        bisect.insort(self.vmas, vma, key=lambda v: v.start)
+
+    def overlaps(self, start: int, end: int) -> bool:
+        return any(v.start < end and start < v.end for v in self.vmas)
+
+
+@dataclass
+class Task:
+    """struct task_struct (one thread per process for now)."""
+
+    pid: int
+    comm: str
+    mm: MmStruct
+    exe: str = ""
+    tls: int = 0
+    clear_child_tid: int = 0
+    exit_code: int | None = None
+    minflt: int = 0
+    majflt: int = 0
+
+
+class ProcessManager:
+    def __init__(self, kernel: Kernel) -> None:
+        self.kernel = kernel
+        self.tasks: dict[int, Task] = {}
+        self.current: Task | None = None
+        self.next_pid = 1
+
+    # -- memory --------------------------------------------------------------------------
+
+    def new_mm(self) -> MmStruct:
+        return MmStruct(pgd=self.kernel.pgtable.new_pgd())
+
+    def populate(self, mm: MmStruct, va: int) -> int:
+        """Allocate and map the page for `va` in a VMA (zeroed): the physical page."""
+        from emulator.kernel.mm.page_alloc import alloc_pages, page_to_phys
+
+        page_va = va & ~(PAGE_SIZE - 1)
+        vma = mm.find_vma(page_va)
+        assert vma is not None
+        page = alloc_pages(_USER_PAGE_GFP, 0)
+        if page is None:
+            raise MemoryError("out of memory")
+        pa = int(page_to_phys(page))
+        self.kernel.pgtable.map_user_page(
+            mm.pgd, page_va, pa, bool(vma.prot & PROT_WRITE), bool(vma.prot & PROT_EXEC)
+        )
+        mm.pages[page_va] = pa
+        return pa
+
+    def unmap_range(self, mm: MmStruct, start: int, end: int) -> None:
+        for va in range(start, end, PAGE_SIZE):
+            pa = mm.pages.pop(va, None)
+            if pa is not None:
+                self.kernel.pgtable.unmap_user_page(mm.pgd, va)
+                _free_page_at(pa)
+
+    def user_write(self, mm: MmStruct, va: int, data: bytes) -> None:
+        """Copy into user memory as the kernel does at exec (pages populated on the way)."""
+        view = memoryview(data)
+        while view:
+            n = min(len(view), PAGE_SIZE - (va & (PAGE_SIZE - 1)))
+            pa = mm.pages.get(va & ~(PAGE_SIZE - 1)) or self.populate(mm, va)
+            self.kernel.phys_write(pa + (va & (PAGE_SIZE - 1)), bytes(view[:n]))
+            va += n
+            view = view[n:]
+
+    # -- exec ------------------------------------------------------------------------------
+
+    def exec(self, image: Image, argv: list[str], envp: list[str], path: str) -> Task:
+        """Load a static ELF into a new address space and make it the current process."""
+        k = self.kernel
+        mm = self.new_mm()
+        top = 0
+        for seg in image.segments:
+            start = seg.vaddr & ~(PAGE_SIZE - 1)
+            end = page_align(seg.vaddr + seg.memsz)
+            prot = (
+                (PROT_READ if seg.flags & 4 else 0)
+                | (PROT_WRITE if seg.flags & 2 else 0)
+                | (PROT_EXEC if seg.flags & 1 else 0)
+            )
+            if end > k.layout.TASK_SIZE:
+                raise ValueError(f"{path}: segment at {seg.vaddr:#x} is in kernel space")
+            mm.insert_vma(Vma(start, end, prot, 0, path))
+            self.user_write(mm, seg.vaddr, seg.data)
+            top = max(top, end)
+        mm.start_brk = mm.brk = top
+        mm.insert_vma(Vma(top, top, PROT_READ | PROT_WRITE, 0, "[heap]"))
+        stack_top = k.layout.TASK_SIZE
+        mm.insert_vma(
+            Vma(stack_top - STACK_SIZE, stack_top, PROT_READ | PROT_WRITE, VM_GROWSDOWN, "[stack]")
+        )
+        mm.mmap_base = (k.layout.TASK_SIZE // 3) & ~0xFFFFFF  # TASK_UNMAPPED_BASE
+        task = Task(self.next_pid, path.rsplit("/", 1)[-1][:15], mm, exe=path)
+        self.next_pid += 1
+        self.tasks[task.pid] = task
+        self.current = task
+        k.pgtable.switch_mm(mm.pgd)
+        sp = self._setup_stack(task, image, argv, envp, path, stack_top)
+        mm.start_stack = sp
+        k.arch_entry.start_thread(k, image.entry, sp)
+        return task
+
+    def _setup_stack(
+        self, task: Task, image: Image, argv: list[str], envp: list[str], path: str, top: int
+    ) -> int:
+        """create_elf_tables(): strings, AT_RANDOM bytes, then argc/argv/envp/auxv."""
+        k = self.kernel
+        mm = task.mm
+        sp = top
+
+        def push(data: bytes) -> int:
+            nonlocal sp
+            sp -= len(data)
+            self.user_write(mm, sp, data)
+            return sp
+
+        execfn = push(path.encode() + b"\0")
+        strings = [push(s.encode() + b"\0") for s in reversed(argv + envp)][::-1]
+        platform = push(k.arch_entry.PLATFORM.encode() + b"\0")
+        sp &= ~15
+        random = push(bytes((i * 37 + 11) & 0xFF for i in range(16)))  # deterministic
+        phdr = image.phdr_vaddr
+        auxv = [
+            (AT_HWCAP, k.arch_entry.HWCAP),
+            (AT_PAGESZ, PAGE_SIZE),
+            (AT_CLKTCK, 100),
+            (AT_PHDR, phdr),
+            (AT_PHENT, image.phentsize),
+            (AT_PHNUM, image.phnum),
+            (AT_BASE, 0),
+            (AT_FLAGS, 0),
+            (AT_ENTRY, image.entry),
+            (AT_UID, 0),
+            (AT_EUID, 0),
+            (AT_GID, 0),
+            (AT_EGID, 0),
+            (AT_SECURE, 0),
+            (AT_RANDOM, random),
+            (AT_HWCAP2, k.arch_entry.HWCAP2),
+            (AT_EXECFN, execfn),
+            (AT_PLATFORM, platform),
+            (AT_NULL, 0),
+        ]
+        words = [len(argv), *strings[: len(argv)], 0, *strings[len(argv) :], 0]
+        for key, value in auxv:
+            words += [key, value]
+        sp -= 4 * len(words)
+        sp &= ~15
+        self.user_write(mm, sp, struct.pack(f"<{len(words)}I", *words))
+        return sp
+
+    # -- faults ----------------------------------------------------------------------------
+
+    def handle_user_fault(self, addr: int, write: bool, fetch: bool) -> int:
+        """do_page_fault() for user mode: 0 if fixed (the access is retried), else a signal."""
+        task = self.current
+        if task is None:
+            return SIGSEGV
+        mm = task.mm
+        vma = mm.find_vma(addr)
+        if vma is None:
+            return SIGSEGV
+        need = PROT_WRITE if write else PROT_EXEC if fetch else PROT_READ
+        if not vma.prot & need:
+            return SIGSEGV
+        if (addr & ~(PAGE_SIZE - 1)) in mm.pages:
+            return SIGSEGV  # mapped and still faulting: a protection fault
+        self.populate(mm, addr)
+        task.minflt += 1
+        return 0
+
+
+# Module level: inside a class body Python would mangle these __names.
+from emulator.kernel.gfp import __GFP_ZERO, GFP_HIGHUSER  # noqa: E402
+from emulator.kernel.mm.page_alloc import __free_pages, pfn_to_page  # noqa: E402
+
+_USER_PAGE_GFP = GFP_HIGHUSER | __GFP_ZERO
+
+
+def _free_page_at(pa: int) -> None:
+    __free_pages(pfn_to_page(pa >> 12), 0)
+
+
+def processes(kernel: Kernel | None = None) -> ProcessManager:
+    k = kernel or current_kernel()
+    pm = k.subsystems.get("process")
+    if pm is None:
+        pm = k.subsystems["process"] = ProcessManager(k)
+    return pm

@@ -1,0 +1,416 @@
+"""System calls, by name (kernel/sys.c, mm/mmap.c, fs/read_write.c ...): the generic half.
+
+The architecture's entry code (arch/*/entry.py) maps its numbers to these names, reads the
+arguments from the registers and writes the result back. Each implementation takes the
+kernel, the current task and the raw argument words, and returns the value user space sees:
+a result, or a negative errno. Unknown calls return -ENOSYS and are reported once.
+
+User memory is reached with `copy_from_user`/`copy_to_user`, which walk the process's tables
+as user mode would: a bad pointer gives -EFAULT, never an emulator error.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from emulator.kernel.core import PAGE_SIZE
+from emulator.kernel.process import (
+    PROT_EXEC,
+    PROT_READ,
+    PROT_WRITE,
+    Task,
+    Vma,
+    page_align,
+    processes,
+)
+
+if TYPE_CHECKING:
+    from emulator.kernel.core import Kernel
+
+EPERM, ENOENT, EBADF, ENOMEM, EFAULT, EINVAL, ENOTTY, ENOSYS = 1, 2, 9, 12, 14, 22, 25, 38
+MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x10, 0x20
+MAP_FIXED_NOREPLACE = 0x100000
+
+Syscall = Callable[["Kernel", Task, list[int]], int]
+SYSCALLS: dict[str, Syscall] = {}
+
+
+def syscall(name: str) -> Callable[[Syscall], Syscall]:
+    def register(fn: Syscall) -> Syscall:
+        SYSCALLS[name] = fn
+        return fn
+
+    return register
+
+
+class Efault(Exception):
+    pass
+
+
+def copy_from_user(k: Kernel, addr: int, size: int) -> bytes:
+    """Read user memory as user mode would; a bad pointer raises Efault."""
+    from emulator.cpu.base import TranslationFault
+    from emulator.mmu import AccessType
+
+    out = bytearray()
+    pm = processes(k)
+    while size > 0:
+        n = min(size, PAGE_SIZE - (addr & (PAGE_SIZE - 1)))
+        try:
+            tr = k.cpu.translate(addr, AccessType.READ, user=True)
+        except TranslationFault:
+            task = pm.current
+            if task is None or pm.handle_user_fault(addr, False, False):
+                raise Efault from None
+            tr = k.cpu.translate(addr, AccessType.READ, user=True)
+        out += k.phys_read(tr.paddr, n)
+        addr += n
+        size -= n
+    return bytes(out)
+
+
+def copy_to_user(k: Kernel, addr: int, data: bytes) -> None:
+    from emulator.cpu.base import TranslationFault
+    from emulator.mmu import AccessType
+
+    pm = processes(k)
+    view = memoryview(data)
+    while view:
+        n = min(len(view), PAGE_SIZE - (addr & (PAGE_SIZE - 1)))
+        try:
+            tr = k.cpu.translate(addr, AccessType.WRITE, user=True)
+        except TranslationFault:
+            if pm.current is None or pm.handle_user_fault(addr, True, False):
+                raise Efault from None
+            tr = k.cpu.translate(addr, AccessType.WRITE, user=True)
+        k.phys_write(tr.paddr, bytes(view[:n]))
+        addr += n
+        view = view[n:]
+
+
+def strncpy_from_user(k: Kernel, addr: int, limit: int = 4096) -> bytes:
+    out = bytearray()
+    while len(out) < limit:
+        chunk = copy_from_user(k, addr, min(64, PAGE_SIZE - (addr & (PAGE_SIZE - 1))))
+        nul = chunk.find(b"\0")
+        if nul >= 0:
+            return bytes(out + chunk[:nul])
+        out += chunk
+        addr += len(chunk)
+    return bytes(out)
+
+
+# -- process lifetime -------------------------------------------------------------------------
+
+
+@syscall("exit")
+@syscall("exit_group")
+def sys_exit_group(k: Kernel, task: Task, a: list[int]) -> int:
+    task.exit_code = a[0] & 0xFF
+    k.machine.exit_status = task.exit_code
+    return 0
+
+
+@syscall("getpid")
+@syscall("gettid")
+def sys_getpid(k: Kernel, task: Task, a: list[int]) -> int:
+    return task.pid
+
+
+@syscall("getppid")
+def sys_getppid(k: Kernel, task: Task, a: list[int]) -> int:
+    return 0
+
+
+@syscall("getuid32")
+@syscall("geteuid32")
+@syscall("getgid32")
+@syscall("getegid32")
+@syscall("getuid")
+@syscall("geteuid")
+@syscall("getgid")
+@syscall("getegid")
+def sys_getuid(k: Kernel, task: Task, a: list[int]) -> int:
+    return 0
+
+
+@syscall("set_tid_address")
+def sys_set_tid_address(k: Kernel, task: Task, a: list[int]) -> int:
+    task.clear_child_tid = a[0]
+    return task.pid
+
+
+@syscall("set_robust_list")
+@syscall("rt_sigprocmask")
+@syscall("rt_sigaction")
+@syscall("sigaltstack")
+@syscall("madvise")
+@syscall("sched_yield")
+def sys_accept(k: Kernel, task: Task, a: list[int]) -> int:
+    """Calls whose effect the model does not need yet: succeed (documented)."""
+    return 0
+
+
+@syscall("uname")
+def sys_uname(k: Kernel, task: Task, a: list[int]) -> int:
+    fields = (
+        "Linux",
+        "soclab",
+        "6.1.0-soclab",
+        "#1 SMP PREEMPT soclab",
+        k.arch_entry.UTS_MACHINE,
+        "(none)",
+    )
+    data = b"".join(f.encode().ljust(65, b"\0") for f in fields)
+    copy_to_user(k, a[0], data)
+    return 0
+
+
+# -- memory ------------------------------------------------------------------------------------
+
+
+@syscall("brk")
+def sys_brk(k: Kernel, task: Task, a: list[int]) -> int:
+    mm = task.mm
+    new = a[0]
+    if new < mm.start_brk:
+        return mm.brk
+    heap = next(v for v in mm.vmas if v.name == "[heap]")
+    new_end = page_align(new)
+    if new_end > heap.end:
+        if mm.overlaps(heap.end, new_end):
+            return mm.brk
+        heap.end = new_end
+    elif new_end < heap.end:
+        processes(k).unmap_range(mm, new_end, heap.end)
+        heap.end = new_end
+    mm.brk = new
+    return mm.brk
+
+
+def _find_free(task: Task, length: int, k: Kernel) -> int | None:
+    """get_unmapped_area(): top-down below the stack gap, as Linux's default layout."""
+    mm = task.mm
+    end = min(v.start for v in mm.vmas if v.name == "[stack]") - (1 << 20)
+    candidates = sorted(mm.vmas, key=lambda v: v.start, reverse=True)
+    addr = end - length
+    for v in candidates:
+        if v.end <= addr:
+            break
+        if v.start < addr + length and addr < v.end:
+            addr = v.start - length
+    return addr if addr >= mm.start_brk + (1 << 20) else None
+
+
+@syscall("mmap2")
+def sys_mmap2(k: Kernel, task: Task, a: list[int]) -> int:
+    return _mmap(k, task, a[0], a[1], a[2], a[3], a[4], a[5] * PAGE_SIZE)
+
+
+@syscall("mmap")
+def sys_mmap(k: Kernel, task: Task, a: list[int]) -> int:
+    if k.arch_entry.OLD_MMAP_STRUCT:  # i386 old_mmap: one pointer to six words
+        try:
+            args = struct.unpack("<6I", copy_from_user(k, a[0], 24))
+        except Efault:
+            return -EFAULT
+        return _mmap(k, task, *args)
+    return _mmap(k, task, a[0], a[1], a[2], a[3], a[4], a[5])
+
+
+def _mmap(
+    k: Kernel, task: Task, addr: int, length: int, prot: int, flags: int, fd: int, offset: int
+) -> int:
+    fd = fd - (1 << 32) if fd & 0x8000_0000 else fd
+    if length == 0 or addr & (PAGE_SIZE - 1) or offset & (PAGE_SIZE - 1):
+        return -EINVAL
+    if not flags & MAP_ANONYMOUS:
+        return -ENOSYS  # file mappings come with the VFS
+    length = page_align(length)
+    mm = task.mm
+    if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE):
+        if addr + length > k.layout.TASK_SIZE:
+            return -ENOMEM
+        if mm.overlaps(addr, addr + length):
+            if flags & MAP_FIXED_NOREPLACE:
+                return -17  # EEXIST
+            _munmap(k, task, addr, length)
+    else:
+        free = _find_free(task, length, k)
+        if free is None:
+            return -ENOMEM
+        addr = free
+    mm.insert_vma(Vma(addr, addr + length, prot & (PROT_READ | PROT_WRITE | PROT_EXEC)))
+    return addr
+
+
+def _munmap(k: Kernel, task: Task, addr: int, length: int) -> int:
+    if addr & (PAGE_SIZE - 1) or length == 0:
+        return -EINVAL
+    end = addr + page_align(length)
+    mm = task.mm
+    kept: list[Vma] = []
+    for v in mm.vmas:
+        if v.end <= addr or v.start >= end or v.name in ("[heap]", "[stack]"):
+            kept.append(v)
+            continue
+        if v.start < addr:
+            kept.append(Vma(v.start, addr, v.prot, v.flags, v.name))
+        if v.end > end:
+            kept.append(Vma(end, v.end, v.prot, v.flags, v.name))
+    mm.vmas = sorted(kept, key=lambda v: v.start)
+    processes(k).unmap_range(mm, addr, end)
+    return 0
+
+
+@syscall("munmap")
+def sys_munmap(k: Kernel, task: Task, a: list[int]) -> int:
+    return _munmap(k, task, a[0], a[1])
+
+
+@syscall("mprotect")
+def sys_mprotect(k: Kernel, task: Task, a: list[int]) -> int:
+    addr, length, prot = a[0], page_align(a[1]), a[2]
+    if addr & (PAGE_SIZE - 1):
+        return -EINVAL
+    mm = task.mm
+    end = addr + length
+    pieces: list[Vma] = []
+    for v in mm.vmas:
+        if v.end <= addr or v.start >= end:
+            pieces.append(v)
+            continue
+        if v.start < addr:
+            pieces.append(Vma(v.start, addr, v.prot, v.flags, v.name))
+        pieces.append(Vma(max(v.start, addr), min(v.end, end), prot, v.flags, v.name))
+        if v.end > end:
+            pieces.append(Vma(end, v.end, v.prot, v.flags, v.name))
+    mm.vmas = sorted(pieces, key=lambda v: v.start)
+    for va in range(addr, end, PAGE_SIZE):
+        pa = mm.pages.get(va)
+        if pa is not None:
+            k.pgtable.map_user_page(mm.pgd, va, pa, bool(prot & PROT_WRITE), bool(prot & PROT_EXEC))
+    k.cpu.flush_tlb()
+    return 0
+
+
+# -- files (the console until the VFS arrives) --------------------------------------------------
+
+
+def _console_write(k: Kernel, fd: int, data: bytes) -> int:
+    if fd not in (1, 2):
+        return -EBADF
+    k.machine.console.write(data)
+    return len(data)
+
+
+@syscall("write")
+def sys_write(k: Kernel, task: Task, a: list[int]) -> int:
+    try:
+        data = copy_from_user(k, a[1], a[2])
+    except Efault:
+        return -EFAULT
+    return _console_write(k, a[0], data)
+
+
+@syscall("writev")
+def sys_writev(k: Kernel, task: Task, a: list[int]) -> int:
+    fd, iov, cnt = a[0], a[1], a[2]
+    total = 0
+    try:
+        for i in range(cnt):
+            base, length = struct.unpack("<II", copy_from_user(k, iov + 8 * i, 8))
+            if length:
+                n = _console_write(k, fd, copy_from_user(k, base, length))
+                if n < 0:
+                    return n
+                total += n
+    except Efault:
+        return -EFAULT
+    return total
+
+
+@syscall("ioctl")
+def sys_ioctl(k: Kernel, task: Task, a: list[int]) -> int:
+    fd, cmd, arg = a[0], a[1], a[2]
+    if fd not in (0, 1, 2):
+        return -EBADF
+    if cmd == 0x5413:  # TIOCGWINSZ
+        try:
+            copy_to_user(k, arg, struct.pack("<HHHH", 24, 80, 0, 0))
+        except Efault:
+            return -EFAULT
+        return 0
+    if cmd == 0x5401:  # TCGETS
+        try:
+            copy_to_user(k, arg, struct.pack("<IIII", 0x500, 0x5, 0xBF, 0x8A3B) + bytes(20))
+        except Efault:
+            return -EFAULT
+        return 0
+    return -ENOTTY
+
+
+# -- time ----------------------------------------------------------------------------------
+
+
+@syscall("clock_gettime")
+def sys_clock_gettime(k: Kernel, task: Task, a: list[int]) -> int:
+    ns = k.machine.clock.now()
+    try:
+        copy_to_user(k, a[1], struct.pack("<II", ns // 1_000_000_000, ns % 1_000_000_000))
+    except Efault:
+        return -EFAULT
+    return 0
+
+
+@syscall("clock_gettime64")
+def sys_clock_gettime64(k: Kernel, task: Task, a: list[int]) -> int:
+    ns = k.machine.clock.now()
+    try:
+        copy_to_user(k, a[1], struct.pack("<qq", ns // 1_000_000_000, ns % 1_000_000_000))
+    except Efault:
+        return -EFAULT
+    return 0
+
+
+@syscall("gettimeofday")
+def sys_gettimeofday(k: Kernel, task: Task, a: list[int]) -> int:
+    ns = k.machine.clock.now()
+    if a[0]:
+        try:
+            copy_to_user(k, a[0], struct.pack("<II", ns // 1_000_000_000, ns // 1000 % 1_000_000))
+        except Efault:
+            return -EFAULT
+    return 0
+
+
+@syscall("getrandom")
+def sys_getrandom(k: Kernel, task: Task, a: list[int]) -> int:
+    n = min(a[1], 256)
+    try:
+        copy_to_user(k, a[0], bytes((i * 131 + 7) & 0xFF for i in range(n)))
+    except Efault:
+        return -EFAULT
+    return n
+
+
+def dispatch(k: Kernel, name: str | None, nr: int, args: list[int]) -> int:
+    task = processes(k).current
+    assert task is not None
+    fn = SYSCALLS.get(name or "")
+    if fn is None:
+        reported: set[int] = k.subsystems.setdefault("enosys_reported", set())
+        if nr not in reported:
+            reported.add(nr)
+            k.printk(
+                "<4>",
+                f"{task.comm}[{task.pid}]: unknown system call {nr:#x}"
+                f"{f' ({name})' if name else ''}: -ENOSYS",
+            )
+        return -ENOSYS
+    try:
+        return fn(k, task, args)
+    except Efault:
+        return -EFAULT
