@@ -151,11 +151,6 @@ def cmd_run(a: argparse.Namespace) -> int:
     else:
         image_path = a.image
         bare_metal = a.bare_metal
-    if not bare_metal and board.arch != "armv7":
-        raise CliError(
-            f"{image_path}: Linux programs run on soclab-armv7 only so far (the i386 system-"
-            "call entry is not built yet); pass --bare-metal to boot the image as firmware"
-        )
     out = _Stdout(sys.stdout)
     console = HostConsole(write=out)
     console.reader = _stdin_reader()  # type: ignore[assignment]

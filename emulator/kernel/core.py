@@ -88,14 +88,17 @@ class Kernel:
         from emulator.kernel.context import ExecContext
 
         self.context = ExecContext(self)
-        self.arch_entry: Any = None  # user-space entry (syscalls, faults); ARM only so far
+        self.arch_entry: Any = None  # user-space entry: start_thread, syscalls, faults
         if machine.board.arch == "armv7":
             from emulator.kernel.arch.arm import entry as arch_entry
             from emulator.kernel.arch.arm import mm as arch_mm
 
             self.arch_entry = arch_entry
         else:
+            from emulator.kernel.arch.x86 import entry as arch_entry  # type: ignore[no-redef]
             from emulator.kernel.arch.x86 import mm as arch_mm  # type: ignore[no-redef]
+
+            self.arch_entry = arch_entry
         self.arch_mm: Any = arch_mm
         self.layout: Layout = arch_mm.make_layout(machine)
         self.pgtable: Any = None

@@ -172,11 +172,6 @@ def test_a_missing_image_is_a_one_line_error(capsys, tmp_path):
     assert status == 2 and "no such file" in err
 
 
-def test_linux_programs_on_x86_are_refused_until_the_i386_entry_exists(capsys):
-    status, out, err = soclab(capsys, "--board", "x86", str(build("hello", "x86")))
-    assert status == 2 and "--bare-metal" in err and err.count("\n") == 1
-
-
 def test_the_console_script_is_installed():
     exe = shutil.which("soclab") or str(Path(sys.executable).parent / "soclab")
     proc = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)

@@ -1,5 +1,5 @@
-"""Static Linux programs (musl) run as pid 1 on the kernel model (soclab-armv7 so far):
-exec with argv/envp/auxv, system calls, demand paging, and fatal signals."""
+"""Static Linux programs (musl) run as pid 1 on the kernel model, on both boards: exec with
+argv/envp/auxv, system calls, demand paging, and fatal signals."""
 
 from __future__ import annotations
 
@@ -8,15 +8,18 @@ import pytest
 from emulator.cli import main
 from firmware.build import build_linux
 
+ARCHES = ("armv7", "x86")
 
-def run(capsys, name: str, *args: str) -> tuple[int, str, str]:
-    status = main(["run", str(build_linux(name, "armv7")), *args])
+
+def run(capsys, name: str, *args: str, arch: str = "armv7") -> tuple[int, str, str]:
+    status = main(["run", "--board", arch, str(build_linux(name, arch)), *args])
     out, err = capsys.readouterr()
     return status, out, err
 
 
-def test_a_static_musl_program_prints_its_arguments_and_exits_with_its_status(capsys):
-    status, out, err = run(capsys, "hello_linux", "one", "two")
+@pytest.mark.parametrize("arch", ARCHES)
+def test_a_static_musl_program_prints_its_arguments_and_exits_with_its_status(capsys, arch):
+    status, out, err = run(capsys, "hello_linux", "one", "two", arch=arch)
     assert status == 42
     lines = out.splitlines()
     assert lines[0] == "hello from pid 1"
@@ -26,24 +29,27 @@ def test_a_static_musl_program_prints_its_arguments_and_exits_with_its_status(ca
     assert "malloc ok, sum 23040" in lines  # a 1 MiB mmap'd buffer, demand paged
 
 
-def test_bad_pointers_and_unknown_calls_get_errnos_not_crashes(capsys):
-    status, out, err = run(capsys, "syscalls_linux")
-    assert status == 0
+@pytest.mark.parametrize("arch, machine", [("armv7", "armv7l"), ("x86", "i686")])
+def test_bad_pointers_and_unknown_calls_get_errnos_not_crashes(capsys, arch, machine):
+    status, out, err = run(capsys, "syscalls_linux", arch=arch)
+    assert status == 0, err
     assert "write(bad pointer) = -1 errno=14" in out  # EFAULT
     assert "syscall(9999) = -1 errno=38" in out  # ENOSYS
     assert err.count("unknown system call 0x270f") == 1
-    assert "uname: Linux armv7l" in out
+    assert f"uname: Linux {machine}" in out
     assert "mmap: anonymous memory, zero-filled 1" in out
     assert "mprotect = 0" in out and "munmap = 0" in out
 
 
-def test_a_wild_write_kills_the_process_with_sigsegv_and_a_kernel_style_line(capsys):
-    status, out, err = run(capsys, "segv_linux")
+@pytest.mark.parametrize("arch, error", [("armv7", "817"), ("x86", "6")])
+def test_a_wild_write_kills_the_process_with_sigsegv_and_a_kernel_style_line(capsys, arch, error):
+    status, out, err = run(capsys, "segv_linux", arch=arch)
     assert status == 128 + 11
     assert out == "about to fault\n"
-    assert "[1]: segfault at 10 ip " in err and " error 817" in err
+    assert "[1]: segfault at 10 ip " in err and f" error {error}\n" in err
 
 
+@pytest.mark.parametrize("arch", ARCHES)
 @pytest.mark.parametrize("name", ["hello_linux", "syscalls_linux"])
-def test_two_runs_of_a_program_are_identical(capsys, name):
-    assert run(capsys, name) == run(capsys, name)
+def test_two_runs_of_a_program_are_identical(capsys, name, arch):
+    assert run(capsys, name, arch=arch) == run(capsys, name, arch=arch)

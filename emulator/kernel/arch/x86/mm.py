@@ -129,7 +129,10 @@ class KernelPageTables(KernelPageTablesBase):
                 return None
             user = pgd != self.pgd
             table = self._alloc_table(PAGE_SIZE) if user else self.early_alloc(PAGE_SIZE)
-            pde = table | _P | _RW | _A | (_US if user else 0)
+            # _US at the directory level everywhere: access is then decided by each PTE
+            # (kernel PTEs never carry it), which lets one fixmap page, the GDT, be readable
+            # from user mode for descriptor loads.
+            pde = table | _P | _RW | _A | _US
             self._write(pde_addr, pde)
             self._top_entry_written(pde_addr - pgd, pde, pgd)
         return (pde & 0xFFFF_F000) + ((va >> 12) & 0x3FF) * 4

@@ -1,0 +1,252 @@
+"""i386 user-space entry: the GDT, start_thread through `iret`, the `int $0x80` system-call
+ABI, set_thread_area, and user faults (arch/x86/kernel/process_32.c, entry_32.S, tls.c).
+
+System call number in eax, arguments in ebx, ecx, edx, esi, edi, ebp, result in eax. User
+mode (CPL 3) is entered as the kernel does, with an `iret` from a ring-0 frame; exceptions
+from user mode are intercepted before the CPU's own delivery, so no TSS stack switch is
+needed. The GDT follows Linux's i386 layout for what user space sees: user code 0x73, user
+data 0x7b, TLS entries 6–8 (selectors 0x33, 0x3b, 0x43).
+
+Deviation: the GDT page is mapped user-readable (not writable), because Unicorn's TLB-fill
+hook does not say whether an access is an implicit supervisor one (a descriptor load).
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+from typing import TYPE_CHECKING, cast
+
+from unicorn import x86_const as X
+
+from emulator.mmu import MemType
+
+if TYPE_CHECKING:
+    from emulator.cpu.base import Fault
+    from emulator.cpu.x86 import X86Cpu
+    from emulator.kernel.core import Kernel
+
+PLATFORM = "i686"
+UTS_MACHINE = "i686"
+OLD_MMAP_STRUCT = True
+HWCAP = 0x0781_ABFD  # CPUID.1:EDX of a P6-class CPU with SSE2
+HWCAP2 = 0
+
+KERNEL_CS, KERNEL_DS = 0x60, 0x68  # GDT entries 12, 13 (Linux: __KERNEL_CS / __KERNEL_DS)
+USER_CS, USER_DS = 0x73, 0x7B  # entries 14, 15 with RPL 3
+GDT_ENTRY_TLS_MIN, GDT_ENTRY_TLS_ENTRIES = 6, 3
+GDT_ENTRIES = 32
+GDT_VA = 0xFFFF_E000  # a fixmap-top page (below FIXADDR_TOP)
+IRET_STUB_VA = GDT_VA + 0x800
+#: mov $KERNEL_DS, %ax; mov %ax, %ss (a 32-bit kernel stack for the iret frame);
+#: mov $USER_DS, %ax; mov %ax, %ds; mov %ax, %es; xor %eax, %eax; mov %ax, %fs;
+#: mov %ax, %gs; iret — segment loads run as guest code: Unicorn cannot load a segment
+#: register from a paged GDT through reg_write.
+RET_TO_USER = bytes.fromhex("66b868008ed066b87b008ed88ec031c08ee08ee8cf")
+RET_TO_USER_INSNS = 9
+
+SYSCALL_NAMES = {
+    1: "exit",
+    3: "read",
+    4: "write",
+    5: "open",
+    6: "close",
+    13: "time",
+    19: "lseek",
+    20: "getpid",
+    33: "access",
+    41: "dup",
+    45: "brk",
+    54: "ioctl",
+    63: "dup2",
+    64: "getppid",
+    78: "gettimeofday",
+    85: "readlink",
+    90: "mmap",
+    91: "munmap",
+    122: "uname",
+    125: "mprotect",
+    140: "_llseek",
+    145: "readv",
+    146: "writev",
+    158: "sched_yield",
+    162: "nanosleep",
+    174: "rt_sigaction",
+    175: "rt_sigprocmask",
+    183: "getcwd",
+    186: "sigaltstack",
+    191: "ugetrlimit",
+    192: "mmap2",
+    195: "stat64",
+    196: "lstat64",
+    197: "fstat64",
+    199: "getuid32",
+    200: "getgid32",
+    201: "geteuid32",
+    202: "getegid32",
+    219: "madvise",
+    220: "getdents64",
+    221: "fcntl64",
+    224: "gettid",
+    240: "futex",
+    243: "set_thread_area",
+    252: "exit_group",
+    258: "set_tid_address",
+    265: "clock_gettime",
+    295: "openat",
+    300: "fstatat64",
+    305: "readlinkat",
+    307: "faccessat",
+    311: "set_robust_list",
+    340: "prlimit64",
+    355: "getrandom",
+    383: "statx",
+    386: "rseq",
+    403: "clock_gettime64",
+}
+
+
+def _descriptor(base: int, limit: int, access: int, flags: int = 0xC) -> int:
+    return (
+        (limit & 0xFFFF)
+        | (base & 0xFFFFFF) << 16
+        | access << 40
+        | ((limit >> 16) & 0xF) << 48
+        | flags << 52
+        | (base >> 24) << 56
+    )
+
+
+def _gdt_page(k: Kernel) -> int:
+    """The GDT: kernel and user flat segments, empty TLS slots; mapped at GDT_VA."""
+    state = k.subsystems.get("x86_gdt")
+    if state is not None:
+        return int(state)
+    from emulator.kernel.mm.page_alloc import alloc_page, page_to_phys
+
+    page = alloc_page(0xCC0)  # GFP_KERNEL
+    assert page is not None
+    pa = int(page_to_phys(page))
+    gdt = [0] * GDT_ENTRIES
+    # accessed bits pre-set: the CPU would otherwise write them into the read-only page
+    gdt[KERNEL_CS >> 3] = _descriptor(0, 0xFFFFF, 0x9B)
+    gdt[KERNEL_DS >> 3] = _descriptor(0, 0xFFFFF, 0x93)
+    gdt[USER_CS >> 3] = _descriptor(0, 0xFFFFF, 0xFB)
+    gdt[USER_DS >> 3] = _descriptor(0, 0xFFFFF, 0xF3)
+    k.phys_write(
+        pa, struct.pack(f"<{GDT_ENTRIES}Q", *gdt) + bytes(0x800 - 8 * GDT_ENTRIES) + RET_TO_USER
+    )
+    k.pgtable.map_kernel_page(
+        GDT_VA, pa, MemType.WRITE_BACK, writable=False, executable=True, user=True
+    )
+    k.subsystems["x86_gdt"] = pa
+    return pa
+
+
+def start_thread(k: Kernel, entry: int, sp: int) -> None:
+    """Load the GDT, then `iret` to CPL 3 at entry with the user stack (one instruction)."""
+    cpu = cast("X86Cpu", k.cpu)
+    uc = cpu.uc
+    _gdt_page(k)
+    uc.reg_write(X.UC_X86_REG_GDTR, (0, GDT_VA, 8 * GDT_ENTRIES - 1, 0))
+    frame_sp = k.layout.PAGE_OFFSET + (k.layout.reserved[-1][0] - k.layout.PHYS_OFFSET) + 0x1000
+    frame = struct.pack("<5I", entry, USER_CS, 0x202, sp, USER_DS)
+    k.mem_write(frame_sp, frame)
+    uc.reg_write(X.UC_X86_REG_ESP, frame_sp)
+    for r in (
+        X.UC_X86_REG_EAX,
+        X.UC_X86_REG_EBX,
+        X.UC_X86_REG_ECX,
+        X.UC_X86_REG_EDX,
+        X.UC_X86_REG_ESI,
+        X.UC_X86_REG_EDI,
+        X.UC_X86_REG_EBP,
+    ):
+        uc.reg_write(r, 0)
+    uc.emu_start(IRET_STUB_VA, 0, count=RET_TO_USER_INSNS)
+    cpu.counter.insns = 0
+
+
+def _set_thread_area(k: Kernel, u_info: int) -> int:
+    from emulator.kernel.syscalls import EFAULT, EINVAL, Efault, copy_from_user, copy_to_user
+
+    try:
+        entry, base, limit, flags = struct.unpack("<iIII", copy_from_user(k, u_info, 16))
+    except Efault:
+        return -EFAULT
+    if entry == -1:
+        entry = GDT_ENTRY_TLS_MIN
+    if not GDT_ENTRY_TLS_MIN <= entry < GDT_ENTRY_TLS_MIN + GDT_ENTRY_TLS_ENTRIES:
+        return -EINVAL
+    gdt = _gdt_page(k)
+    seg_32 = flags & 1
+    limit_in_pages = (flags >> 4) & 1
+    present = not (flags >> 5) & 1
+    access = 0xF3 if present else 0x73
+    desc = _descriptor(base, limit, access, (seg_32 << 2) | (limit_in_pages << 3))
+    k.phys_write(gdt + 8 * entry, struct.pack("<Q", desc))
+    k.cpu.flush_tlb()
+    try:
+        copy_to_user(k, u_info, struct.pack("<i", entry))
+    except Efault:
+        return -EFAULT
+    return 0
+
+
+def handle_fault(k: Kernel, fault: Fault) -> None:
+    from emulator.kernel import syscalls
+    from emulator.kernel.process import SIGSEGV, processes
+
+    cpu = cast("X86Cpu", k.cpu)
+    if fault.kind == "int" and fault.intno == 0x80:
+        nr = cpu.reg(X.UC_X86_REG_EAX)
+        regs = (
+            X.UC_X86_REG_EBX,
+            X.UC_X86_REG_ECX,
+            X.UC_X86_REG_EDX,
+            X.UC_X86_REG_ESI,
+            X.UC_X86_REG_EDI,
+            X.UC_X86_REG_EBP,
+        )
+        args = [cpu.reg(r) for r in regs]
+        if nr == 243:
+            result = _set_thread_area(k, args[0])
+        else:
+            result = syscalls.dispatch(k, SYSCALL_NAMES.get(nr), nr, args)
+        cpu.uc.reg_write(X.UC_X86_REG_EAX, result & 0xFFFF_FFFF)
+        return
+    if fault.kind == "int" and fault.intno == 14:
+        status = fault.status or 0
+        if not processes(k).handle_user_fault(fault.addr, bool(status & 2), bool(status & 16)):
+            return
+        kill(k, SIGSEGV, fault.addr, status | 4)
+        return
+    if fault.kind in ("data", "prefetch"):
+        kill(k, 7, fault.addr, 0)  # SIGBUS
+        return
+    signal = {"undef": 4}.get(fault.kind) or {0: 8, 3: 5, 6: 4}.get(fault.intno, SIGSEGV)
+    kill(k, signal, fault.pc, 0)
+
+
+def kill(k: Kernel, signal: int, addr: int, error: int) -> None:
+    from emulator.kernel.process import processes
+
+    cpu = cast("X86Cpu", k.cpu)
+    task = processes(k).current
+    name = f"{task.comm}[{task.pid}]" if task else "?"
+    what = {
+        11: "segfault",
+        4: "illegal instruction",
+        5: "trap",
+        7: "bus error",
+        8: "divide error",
+    }.get(signal, f"signal {signal}")
+    line = (
+        f"{name}: {what} at {addr:x} ip {cpu.pc:08x} sp "
+        f"{cpu.reg(X.UC_X86_REG_ESP):08x} error {error:x}"
+    )
+    k.printk("<6>", line)
+    print(line, file=sys.stderr)
+    if task is not None:
+        task.exit_code = 128 + signal
+    k.machine.exit_status = 128 + signal
