@@ -48,6 +48,11 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--stats", action="store_true", help="print run statistics at exit")
     r.add_argument("--load-addr", type=_address, help="load address of a raw (non-ELF) image")
     r.add_argument(
+        "--root",
+        metavar="DIR",
+        help="a host directory as the read-only root of a Linux program's files",
+    )
+    r.add_argument(
         "--cache",
         default="worst-case",
         metavar="POLICY[,size=..,ways=..]",
@@ -166,7 +171,7 @@ def cmd_run(a: argparse.Namespace) -> int:
         if bare_metal:
             machine.boot_bare_metal(image)
         else:
-            _exec_linux(machine, image, image_path, a.args)
+            _exec_linux(machine, image, image_path, a.args, a.root)
     except (LoadError, OSError, ValueError) as e:
         raise CliError(str(e)) from None
     tracer = None
@@ -194,7 +199,9 @@ def cmd_run(a: argparse.Namespace) -> int:
     return result.status
 
 
-def _exec_linux(machine: Machine, image: Image, path: str, args: list[str]) -> None:
+def _exec_linux(
+    machine: Machine, image: Image, path: str, args: list[str], root: str | None
+) -> None:
     """Boot the kernel model and run the program as pid 1 (datasheet §5)."""
     from emulator.kernel.core import Kernel
     from emulator.kernel.process import processes
@@ -204,8 +211,15 @@ def _exec_linux(machine: Machine, image: Image, path: str, args: list[str]) -> N
             f"{path}: not a static ELF executable (ET_EXEC); static-PIE and dynamic "
             "executables are not supported yet"
         )
+    from emulator.kernel.fs.namei import mount_host_root
+    from emulator.kernel.fs.vfs import initramfs_add_file
+
     kernel = Kernel(machine).boot()
+    if root:
+        mount_host_root(root)
     name = "/bin/" + path.rsplit("/", 1)[-1]
+    with open(path, "rb") as f:
+        initramfs_add_file(name, f.read())
     env = ["HOME=/", "PATH=/bin:/usr/bin", "TERM=linux"]
     processes(kernel).exec(image, [name, *args], env, name)
     machine.image = image

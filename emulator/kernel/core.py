@@ -126,9 +126,14 @@ class Kernel:
         return self
 
     def _init_subsystems(self) -> None:
-        """mm_init(): the allocators, in Linux's order (importing a module registers its
-        boot hook, so the imports fix the order: buddy, slab, vmalloc, kmap, resources)."""
+        """mm_init() and the rest of start_kernel's init: the allocators in Linux's order,
+        then resources, the VFS and the character devices (importing a module registers its
+        boot hook, so the imports fix the order)."""
         from emulator.kernel import resource  # noqa: F401
+        from emulator.kernel.drivers.char import mem, misc  # noqa: F401
+        from emulator.kernel.drivers.tty import console  # noqa: F401
+        from emulator.kernel.fs import syscalls as fs_syscalls  # noqa: F401
+        from emulator.kernel.fs import vfs  # noqa: F401
         from emulator.kernel.mm import (  # noqa: F401
             highmem,
             ioremap,

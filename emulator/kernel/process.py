@@ -175,6 +175,9 @@ class ProcessManager:
         )
         mm.mmap_base = (k.layout.TASK_SIZE // 3) & ~0xFFFFFF  # TASK_UNMAPPED_BASE
         task = Task(self.next_pid, path.rsplit("/", 1)[-1][:15], mm, exe=path)
+        from emulator.kernel.fs.proc_fs import proc_set_self_resolver
+
+        proc_set_self_resolver(lambda: str(self.current.pid) if self.current else None)
         self.next_pid += 1
         self.tasks[task.pid] = task
         self.current = task

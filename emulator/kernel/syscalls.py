@@ -296,62 +296,6 @@ def sys_mprotect(k: Kernel, task: Task, a: list[int]) -> int:
     return 0
 
 
-# -- files (the console until the VFS arrives) --------------------------------------------------
-
-
-def _console_write(k: Kernel, fd: int, data: bytes) -> int:
-    if fd not in (1, 2):
-        return -EBADF
-    k.machine.console.write(data)
-    return len(data)
-
-
-@syscall("write")
-def sys_write(k: Kernel, task: Task, a: list[int]) -> int:
-    try:
-        data = copy_from_user(k, a[1], a[2])
-    except Efault:
-        return -EFAULT
-    return _console_write(k, a[0], data)
-
-
-@syscall("writev")
-def sys_writev(k: Kernel, task: Task, a: list[int]) -> int:
-    fd, iov, cnt = a[0], a[1], a[2]
-    total = 0
-    try:
-        for i in range(cnt):
-            base, length = struct.unpack("<II", copy_from_user(k, iov + 8 * i, 8))
-            if length:
-                n = _console_write(k, fd, copy_from_user(k, base, length))
-                if n < 0:
-                    return n
-                total += n
-    except Efault:
-        return -EFAULT
-    return total
-
-
-@syscall("ioctl")
-def sys_ioctl(k: Kernel, task: Task, a: list[int]) -> int:
-    fd, cmd, arg = a[0], a[1], a[2]
-    if fd not in (0, 1, 2):
-        return -EBADF
-    if cmd == 0x5413:  # TIOCGWINSZ
-        try:
-            copy_to_user(k, arg, struct.pack("<HHHH", 24, 80, 0, 0))
-        except Efault:
-            return -EFAULT
-        return 0
-    if cmd == 0x5401:  # TCGETS
-        try:
-            copy_to_user(k, arg, struct.pack("<IIII", 0x500, 0x5, 0xBF, 0x8A3B) + bytes(20))
-        except Efault:
-            return -EFAULT
-        return 0
-    return -ENOTTY
-
-
 # -- time ----------------------------------------------------------------------------------
 
 

@@ -53,3 +53,17 @@ def test_a_wild_write_kills_the_process_with_sigsegv_and_a_kernel_style_line(cap
 @pytest.mark.parametrize("name", ["hello_linux", "syscalls_linux"])
 def test_two_runs_of_a_program_are_identical(capsys, name, arch):
     assert run(capsys, name, arch=arch) == run(capsys, name, arch=arch)
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_programs_reach_proc_dev_tmp_and_their_own_exe_through_the_vfs(capsys, arch):
+    status, out, err = run(capsys, "files_linux", arch=arch)
+    assert status == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "meminfo: MemTotal:"
+    assert "zero: 16 0" in lines and "null: 4" in lines
+    assert "dev: null listed 1, >4 entries 1" in lines
+    assert "tmp: persisted" in lines and "stat /tmp/note: 0 size 10" in lines
+    assert "isatty(1): 1" in lines and "open missing: -1" in lines
+    exe = next(line for line in lines if line.startswith("exe: "))
+    assert exe.startswith("exe: /bin/files_linux")

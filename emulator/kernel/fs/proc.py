@@ -13,6 +13,7 @@ are 0, as on a system that has none.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from emulator.kernel.core import PAGE_SIZE, current_kernel
 
@@ -122,3 +123,91 @@ def read_proc(name: str) -> str:
         return PROC_FILES[name]()
     except KeyError:
         raise FileNotFoundError(f"/proc/{name}") from None
+
+
+# -- /proc/version, cpuinfo, uptime, interrupts (fs/proc/version.c, arch/*/kernel/*cpuinfo*,
+# fs/proc/uptime.c, kernel/irq/proc.c) ---------------------------------------------------------
+
+LINUX_BANNER = (
+    "Linux version 6.1.0-soclab (soclab@soclab) (Python) #1 SMP PREEMPT "
+    "Thu Jan  1 00:00:00 UTC 1970\n"
+)
+
+
+@dataclass
+class ProcState:
+    """Hooks other layers fill: the /proc/self target (the process layer) and the rows of
+    /proc/interrupts (the IRQ layer)."""
+
+    self_resolver: Callable[[], str | None] | None = None
+    interrupts_renderer: Callable[[], str] | None = None
+
+
+def proc_state() -> ProcState:
+    k = current_kernel()
+    state = k.subsystems.setdefault("proc", ProcState())
+    assert isinstance(state, ProcState)
+    return state
+
+
+def proc_set_interrupts_renderer(fn: Callable[[], str] | None) -> None:
+    """Let the IRQ layer supply the per-IRQ rows of /proc/interrupts."""
+    proc_state().interrupts_renderer = fn
+
+
+def version() -> str:
+    return LINUX_BANNER
+
+
+def _bogomips() -> str:
+    ns = current_kernel().machine.clock.ns_per_insn
+    return f"{1000 / ns:.2f}"
+
+
+def cpuinfo() -> str:
+    """A Cortex-A9 (ARMv7) or an i686 (x86), in the architecture's /proc/cpuinfo format."""
+    k = current_kernel()
+    if k.machine.board.arch == "armv7":
+        return (
+            "processor\t: 0\n"
+            "model name\t: ARMv7 Processor rev 0 (v7l)\n"
+            f"BogoMIPS\t: {_bogomips()}\n"
+            "Features\t: half thumb fastmult vfp edsp neon vfpv3 tls vfpd32 \n"
+            "CPU implementer\t: 0x41\n"
+            "CPU architecture: 7\n"
+            "CPU variant\t: 0x0\n"
+            "CPU part\t: 0xc09\n"
+            "CPU revision\t: 0\n\n"
+            "Hardware\t: Generic DT based system\n"
+            "Revision\t: 0000\n"
+            "Serial\t\t: 0000000000000000\n"
+        )
+    mhz = 1000 / k.machine.clock.ns_per_insn
+    return (
+        "processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 6\n"
+        "model name\t: QEMU Virtual CPU version 2.5+\nstepping\t: 3\n"
+        f"cpu MHz\t\t: {mhz:.3f}\n"
+        "physical id\t: 0\nsiblings\t: 1\ncore id\t\t: 0\ncpu cores\t: 1\napicid\t\t: 0\n"
+        "initial apicid\t: 0\nfdiv_bug\t: no\nf00f_bug\t: no\ncoma_bug\t: no\nfpu\t\t: yes\n"
+        "fpu_exception\t: yes\ncpuid level\t: 13\nwp\t\t: yes\n"
+        "flags\t\t: fpu de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 "
+        "clflush mmx fxsr sse sse2\n"
+        "bugs\t\t:\n"
+        f"bogomips\t: {2 * mhz:.2f}\n"
+        "clflush size\t: 64\ncache_alignment\t: 64\n"
+        "address sizes\t: 36 bits physical, 32 bits virtual\npower management:\n\n"
+    )
+
+
+def uptime() -> str:
+    """Seconds since boot and seconds idle, from the virtual clock ("%lu.%02lu %lu.%02lu")."""
+    clock = current_kernel().machine.clock
+    up, idle = clock.now(), clock.idle_ns
+    return f"{up // 10**9}.{up // 10**7 % 100:02d} {idle // 10**9}.{idle // 10**7 % 100:02d}\n"
+
+
+def interrupts() -> str:
+    """kernel/irq/proc.c show_interrupts(): the CPU header ("%*s" + "CPU%-8d"), then the
+    rows the IRQ layer renders (none until it registers)."""
+    rows = proc_state().interrupts_renderer
+    return " " * 11 + "CPU0".ljust(11) + "\n" + (rows() if rows is not None else "")

@@ -28,6 +28,9 @@ HWCAP2 = 0
 
 SYSCALL_NAMES = {
     1: "exit",
+    12: "chdir",
+    85: "readlink",
+    358: "dup3",
     3: "read",
     4: "write",
     5: "open",

@@ -47,6 +47,8 @@ RET_TO_USER_INSNS = 9
 
 SYSCALL_NAMES = {
     1: "exit",
+    12: "chdir",
+    330: "dup3",
     3: "read",
     4: "write",
     5: "open",

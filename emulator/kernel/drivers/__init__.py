@@ -1,0 +1,1 @@
+"""Drivers built into the kernel model (drivers/ in Linux): char/ (mem, misc), tty/ (console)."""

@@ -1,0 +1,1 @@
+"""Character drivers (drivers/char/): the memory devices and the misc major."""

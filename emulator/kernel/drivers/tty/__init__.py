@@ -1,0 +1,1 @@
+"""TTY drivers (drivers/tty/): the system console and the first serial port."""

@@ -1,0 +1,123 @@
+"""The /proc file system's tree (fs/proc/root.c, fs/proc/generic.c, fs/proc/self.c; the API
+of include/linux/proc_fs.h).
+
+Every file is generated when it is opened (`proc_create_single`: a show callable returning
+the text), as single_open() does; stat() reports size 0. The renderers live in
+fs/proc.py. /proc/self is a symlink whose target the process layer provides through
+`proc_set_self_resolver(fn)`: `fn()` returns the link text — the current pid as a string,
+as Linux's /proc/self does — or None when there is no current process (the link then
+resolves to -ENOENT). The process layer creates /proc/<pid>/ with `proc_mkdir` and
+`proc_create_single` and removes it with `remove_proc_subtree`.
+
+Paths given to these functions are relative to /proc ("1/maps").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from emulator.kernel.errno import EEXIST, ENOENT, ENOTDIR
+from emulator.kernel.fs import proc
+from emulator.kernel.fs.inode import S_IFLNK, S_IFREG, S_ISDIR, Inode
+from emulator.kernel.fs.libfs import proc_file_operations
+from emulator.kernel.fs.namei import new_dir_inode, vfs_state
+
+if TYPE_CHECKING:
+    from emulator.kernel.core import Kernel
+
+_ROOT_FILES: dict[str, Callable[[], str]] = {
+    "version": proc.version,
+    "cpuinfo": proc.cpuinfo,
+    "uptime": proc.uptime,
+    "interrupts": proc.interrupts,
+}
+
+
+def _read_proc(name: str) -> Callable[[], str]:
+    return lambda: proc.read_proc(name)
+
+
+def proc_root_init(kernel: Kernel) -> None:
+    """fs/proc/root.c: the top-level files and the self link (vfs_init calls this)."""
+    for name in proc.PROC_FILES:
+        proc_create_single(name, _read_proc(name), kernel=kernel)
+    for name, show in _ROOT_FILES.items():
+        proc_create_single(name, show, kernel=kernel)
+    proc_symlink("self", _self_target, kernel=kernel)
+
+
+def _self_target() -> str | None:
+    resolver = proc.proc_state().self_resolver
+    return resolver() if resolver is not None else None
+
+
+def proc_set_self_resolver(fn: Callable[[], str | None] | None) -> None:
+    """Let the process layer say what /proc/self points at (the current pid as text)."""
+    proc.proc_state().self_resolver = fn
+
+
+def _parent_dir(path: str, kernel: Kernel | None) -> tuple[Inode, str] | int:
+    proc_dir = vfs_state(kernel).root.children["proc"]  # type: ignore[index]
+    *dirs, name = [p for p in path.split("/") if p]
+    d = proc_dir
+    for part in dirs:
+        child = (d.children or {}).get(part)
+        if child is None:
+            return -ENOENT
+        if not S_ISDIR(child.i_mode):
+            return -ENOTDIR
+        d = child
+    return d, name
+
+
+def _add(path: str, inode: Inode, kernel: Kernel | None) -> int:
+    r = _parent_dir(path, kernel)
+    if isinstance(r, int):
+        return r
+    parent, name = r
+    assert parent.children is not None
+    if name in parent.children:
+        return -EEXIST
+    parent.children[name] = inode
+    return 0
+
+
+def proc_create_single(
+    name: str, show: Callable[[], str | bytes], mode: int = 0o444, *, kernel: Kernel | None = None
+) -> int:
+    """A /proc file whose text `show()` renders at each open."""
+    state = vfs_state(kernel)
+    inode = Inode(state.inos.get_next_ino(), S_IFREG | mode, i_sb="proc", proc_show=show)
+    inode.i_fop = proc_file_operations
+    return _add(name, inode, kernel)
+
+
+def proc_mkdir(name: str, *, kernel: Kernel | None = None) -> int:
+    inode = new_dir_inode(vfs_state(kernel), 0o555, sb="proc")
+    inode.read_only = True
+    return _add(name, inode, kernel)
+
+
+def proc_symlink(
+    name: str, target: str | Callable[[], str | None], *, kernel: Kernel | None = None
+) -> int:
+    """A /proc symlink; `target` may be a callable evaluated at each lookup."""
+    state = vfs_state(kernel)
+    inode = Inode(state.inos.get_next_ino(), S_IFLNK | 0o777, i_sb="proc", i_link=target)
+    return _add(name, inode, kernel)
+
+
+def remove_proc_subtree(name: str, *, kernel: Kernel | None = None) -> int:
+    """Remove a /proc entry and everything under it."""
+    r = _parent_dir(name, kernel)
+    if isinstance(r, int):
+        return r
+    parent, leaf = r
+    assert parent.children is not None
+    if parent.children.pop(leaf, None) is None:
+        return -ENOENT
+    return 0
+
+
+remove_proc_entry = remove_proc_subtree
