@@ -178,6 +178,10 @@ class ProcessManager:
         from emulator.kernel.fs.proc_fs import proc_set_self_resolver
 
         proc_set_self_resolver(lambda: str(self.current.pid) if self.current else None)
+        from emulator.kernel.fs.proc_pid import proc_pid_create
+
+        task.cmdline = b"".join(a.encode() + b"\0" for a in argv)  # type: ignore[attr-defined]
+        proc_pid_create(k, task)
         self.next_pid += 1
         self.tasks[task.pid] = task
         self.current = task

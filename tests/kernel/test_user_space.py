@@ -67,3 +67,18 @@ def test_programs_reach_proc_dev_tmp_and_their_own_exe_through_the_vfs(capsys, a
     assert "isatty(1): 1" in lines and "open missing: -1" in lines
     exe = next(line for line in lines if line.startswith("exe: "))
     assert exe.startswith("exe: /bin/files_linux")
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_proc_self_maps_lists_the_programs_segments_and_stack_in_linux_format(capsys, arch):
+    status, out, err = run(capsys, "procself_linux", "x", arch=arch)
+    assert status == 0, err
+    lines = out.splitlines()
+    maps = [line for line in lines if "-" in line[:17] and line[8] == "-"]
+    assert any(line.endswith("[stack]") and " rw-p " in line for line in maps)
+    exe = [line for line in maps if "/bin/procself_linux" in line]
+    assert any(" r-xp " in line for line in exe)
+    assert all(line.index("/bin/") == 49 for line in exe)  # Linux pads names to column 49
+    stat = next(line for line in lines if line.startswith("1 ("))
+    assert stat.split(") ")[1].startswith("R 0 1 1 ")
+    assert len(stat.split()) == 52
