@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import struct
+import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -278,3 +279,26 @@ def processes(kernel: Kernel | None = None) -> ProcessManager:
     if pm is None:
         pm = k.subsystems["process"] = ProcessManager(k)
     return pm
+
+
+_SIGNAL_WORDS = {
+    11: "segfault",
+    4: "illegal instruction",
+    5: "trap",
+    7: "bus error",
+    8: "divide error",
+}
+
+
+def fatal_signal(k: Kernel, signal: int, addr: int, ip: int, sp: int, error: int) -> None:
+    """An unhandled fatal signal (no handlers yet): the kernel's show_signal_msg line on the
+    log and stderr, and the process ends with status 128 + signal, as a shell reports it."""
+    task = processes(k).current
+    name = f"{task.comm}[{task.pid}]" if task else "?"
+    what = _SIGNAL_WORDS.get(signal, f"signal {signal}")
+    line = f"{name}: {what} at {addr:x} ip {ip:08x} sp {sp:08x} error {error:x}"
+    k.printk("<6>", line)
+    print(line, file=sys.stderr)
+    if task is not None:
+        task.exit_code = 128 + signal
+    k.machine.exit_status = 128 + signal

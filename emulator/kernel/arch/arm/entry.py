@@ -135,25 +135,7 @@ def handle_fault(k: Kernel, fault: Fault) -> None:
 
 
 def kill(k: Kernel, signal: int, addr: int, error: int) -> None:
-    """An unhandled fatal signal: the kernel's show_signal_msg line, status 128 + signal."""
-    from emulator.kernel.process import processes
+    from emulator.kernel.process import fatal_signal
 
     cpu = cast("ArmCpu", k.cpu)
-    task = processes(k).current
-    name = f"{task.comm}[{task.pid}]" if task else "?"
-    what = {11: "segfault", 4: "illegal instruction", 5: "trap", 7: "bus error"}.get(
-        signal, f"signal {signal}"
-    )
-    k.printk(
-        "<6>",
-        f"{name}: {what} at {addr:x} ip {cpu.pc:08x} sp "
-        f"{cpu.reg_fast(A.UC_ARM_REG_SP):08x} error {error:x}",
-    )
-    print(
-        f"{name}: {what} at {addr:x} ip {cpu.pc:08x} sp "
-        f"{cpu.reg_fast(A.UC_ARM_REG_SP):08x} error {error:x}",
-        file=__import__("sys").stderr,
-    )
-    if task is not None:
-        task.exit_code = 128 + signal
-    k.machine.exit_status = 128 + signal
+    fatal_signal(k, signal, addr, cpu.pc, cpu.reg_fast(A.UC_ARM_REG_SP), error)

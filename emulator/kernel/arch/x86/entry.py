@@ -14,7 +14,6 @@ hook does not say whether an access is an implicit supervisor one (a descriptor 
 from __future__ import annotations
 
 import struct
-import sys
 from typing import TYPE_CHECKING, cast
 
 from unicorn import x86_const as X
@@ -231,24 +230,7 @@ def handle_fault(k: Kernel, fault: Fault) -> None:
 
 
 def kill(k: Kernel, signal: int, addr: int, error: int) -> None:
-    from emulator.kernel.process import processes
+    from emulator.kernel.process import fatal_signal
 
     cpu = cast("X86Cpu", k.cpu)
-    task = processes(k).current
-    name = f"{task.comm}[{task.pid}]" if task else "?"
-    what = {
-        11: "segfault",
-        4: "illegal instruction",
-        5: "trap",
-        7: "bus error",
-        8: "divide error",
-    }.get(signal, f"signal {signal}")
-    line = (
-        f"{name}: {what} at {addr:x} ip {cpu.pc:08x} sp "
-        f"{cpu.reg(X.UC_X86_REG_ESP):08x} error {error:x}"
-    )
-    k.printk("<6>", line)
-    print(line, file=sys.stderr)
-    if task is not None:
-        task.exit_code = 128 + signal
-    k.machine.exit_status = 128 + signal
+    fatal_signal(k, signal, addr, cpu.pc, cpu.reg(X.UC_X86_REG_ESP), error)
