@@ -259,6 +259,9 @@ class Machine:
                 if self.exit_status is None:
                     if self.kernel is not None:
                         self.kernel.arch_entry.handle_fault(self.kernel, fault)
+                        pm = self.kernel.subsystems.get("process")
+                        if pm is not None and pm.need_resched and self.exit_status is None:
+                            pm.schedule()
                     else:
                         cpu.deliver(fault)
             elif stop is Stop.REQUESTED and not cpu.stop_requested and self.exit_status is None:

@@ -100,14 +100,24 @@ class Task:
     exit_code: int | None = None
     minflt: int = 0
     majflt: int = 0
+    parent: Task | None = None
+    state: str = "running"  # running, runnable, waiting, zombie
+    context: object = None  # the saved CPU context while not running
+    term_signal: int = 0  # the signal that killed it (wait status), else 0
 
 
 class ProcessManager:
+    """The processes and a deterministic scheduler: a task runs until it blocks (wait4) or
+    exits, then the next runnable one in FIFO order runs. Switching saves and restores the
+    CPU context and the address space (TTBR0 / CR3)."""
+
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
         self.tasks: dict[int, Task] = {}
         self.current: Task | None = None
         self.next_pid = 1
+        self.runqueue: list[Task] = []
+        self.need_resched = False
 
     # -- memory --------------------------------------------------------------------------
 
@@ -241,6 +251,106 @@ class ProcessManager:
         self.user_write(mm, sp, struct.pack(f"<{len(words)}I", *words))
         return sp
 
+    # -- fork, exit, scheduling ------------------------------------------------------------
+
+    def fork(self, parent: Task, child_return_reg: int) -> Task:
+        """copy_process(): a copy of the address space (pages copied now: no copy-on-write
+        yet), the descriptors shared as fork does, and the CPU context with the system
+        call's return register set to 0 in the child."""
+        k = self.kernel
+        mm = self.new_mm()
+        pm = parent.mm
+        mm.vmas = [Vma(v.start, v.end, v.prot, v.flags, v.name) for v in pm.vmas]
+        mm.start_brk, mm.brk, mm.mmap_base, mm.start_stack = (
+            pm.start_brk,
+            pm.brk,
+            pm.mmap_base,
+            pm.start_stack,
+        )
+        for va, pa in sorted(pm.pages.items()):
+            new = self.populate(mm, va)
+            k.phys_write(new, k.phys_read(pa, PAGE_SIZE))
+        child = Task(
+            self.next_pid, parent.comm, mm, exe=parent.exe, parent=parent, state="runnable"
+        )
+        self.next_pid += 1
+        files = getattr(parent, "files", None)
+        if files is not None:
+            child.files = files.dup_fd()  # type: ignore[attr-defined]
+        child.cmdline = getattr(parent, "cmdline", b"")  # type: ignore[attr-defined]
+        ctx = k.cpu.uc.context_save()
+        ctx.reg_write(child_return_reg, 0)
+        child.context = ctx
+        self.tasks[child.pid] = child
+        self.runqueue.append(child)
+        from emulator.kernel.fs.proc_pid import proc_pid_create
+
+        proc_pid_create(k, child)
+        return child
+
+    def do_exit(self, task: Task, code: int, signal: int = 0) -> None:
+        """The task becomes a zombie for its parent to reap; init's exit ends the machine."""
+        task.exit_code = code
+        task.term_signal = signal
+        task.state = "zombie"
+        self.unmap_range(task.mm, 0, self.kernel.layout.TASK_SIZE)
+        files = getattr(task, "files", None)
+        if files is not None:
+            files.close_all()
+        if task.pid == 1:
+            self.kernel.machine.exit_status = code if not signal else 128 + signal
+            return
+        parent = task.parent
+        if parent is not None and parent.state == "waiting":
+            parent.state = "runnable"
+            self.runqueue.append(parent)
+        self.need_resched = True
+
+    def block(self, task: Task) -> None:
+        task.state = "waiting"
+        self.need_resched = True
+
+    def schedule(self) -> None:
+        """Switch to the next runnable task, if the current one cannot go on."""
+        self.need_resched = False
+        cur = self.current
+        if cur is not None and cur.state == "running":
+            return
+        if not self.runqueue:
+            if cur is not None and cur.state == "waiting":
+                from emulator.kernel.core import KERN_ERR
+
+                self.kernel.printk(
+                    KERN_ERR, f"{cur.comm}[{cur.pid}]: waits forever: no other task can run"
+                )
+                self.kernel.machine.exit_status = 124
+            return
+        nxt = self.runqueue.pop(0)
+        uc = self.kernel.cpu.uc
+        if cur is not None and cur.state != "zombie":
+            cur.context = uc.context_save()
+        nxt.state = "running"
+        self.current = nxt
+        uc.context_restore(nxt.context)  # (the saved state includes a TTBR0 / CR3 ...)
+        nxt.context = None
+        self.kernel.pgtable.switch_mm(nxt.mm.pgd)  # (... so the address space comes after)
+
+    def reap(self, parent: Task, pid: int) -> Task | None | int:
+        """A zombie child matching `pid` (-1: any); None if children live on; -ECHILD."""
+        children = [t for t in self.tasks.values() if t.parent is parent]
+        if pid > 0:
+            children = [t for t in children if t.pid == pid]
+        if not children:
+            return -10  # ECHILD
+        for t in children:
+            if t.state == "zombie":
+                del self.tasks[t.pid]
+                from emulator.kernel.fs.proc_fs import remove_proc_subtree
+
+                remove_proc_subtree(str(t.pid), kernel=self.kernel)
+                return t
+        return None
+
     # -- faults ----------------------------------------------------------------------------
 
     def handle_user_fault(self, addr: int, write: bool, fetch: bool) -> int:
@@ -300,5 +410,6 @@ def fatal_signal(k: Kernel, signal: int, addr: int, ip: int, sp: int, error: int
     k.printk("<6>", line)
     print(line, file=sys.stderr)
     if task is not None:
-        task.exit_code = 128 + signal
-    k.machine.exit_status = 128 + signal
+        processes(k).do_exit(task, 128 + signal, signal)
+    else:
+        k.machine.exit_status = 128 + signal

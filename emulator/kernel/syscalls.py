@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from emulator.kernel.core import PAGE_SIZE
 from emulator.kernel.process import (
@@ -33,12 +33,15 @@ EPERM, ENOENT, EBADF, ENOMEM, EFAULT, EINVAL, ENOTTY, ENOSYS = 1, 2, 9, 12, 14, 
 MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x10, 0x20
 MAP_FIXED_NOREPLACE = 0x100000
 
-Syscall = Callable[["Kernel", Task, list[int]], int]
+Syscall = Callable[["Kernel", Task, list[int]], Any]
 SYSCALLS: dict[str, Syscall] = {}
 
 
-def syscall(name: str) -> Callable[[Syscall], Syscall]:
-    def register(fn: Syscall) -> Syscall:
+F = TypeVar("F", bound=Syscall)
+
+
+def syscall(name: str) -> Callable[[F], F]:
+    def register(fn: F) -> F:
         SYSCALLS[name] = fn
         return fn
 
@@ -108,9 +111,50 @@ def strncpy_from_user(k: Kernel, addr: int, limit: int = 4096) -> bytes:
 @syscall("exit")
 @syscall("exit_group")
 def sys_exit_group(k: Kernel, task: Task, a: list[int]) -> int:
-    task.exit_code = a[0] & 0xFF
-    k.machine.exit_status = task.exit_code
+    processes(k).do_exit(task, a[0] & 0xFF)
     return 0
+
+
+RESTART = object()  # a blocked call: the task re-executes it when it runs again
+
+
+@syscall("fork")
+@syscall("vfork")
+def sys_fork(k: Kernel, task: Task, a: list[int]) -> int:
+    """fork, and vfork as a fork (the parent does not wait for the child's exec/exit)."""
+    return processes(k).fork(task, k.arch_entry.RETURN_REG).pid
+
+
+@syscall("clone")
+def sys_clone(k: Kernel, task: Task, a: list[int]) -> int:
+    """clone in its fork-like uses (SIGCHLD, CLONE_VFORK|CLONE_VM as vfork); threads later."""
+    flags = a[0]
+    CLONE_VM, CLONE_VFORK, CLONE_THREAD = 0x100, 0x4000, 0x10000  # noqa: N806
+    if flags & CLONE_THREAD or (flags & CLONE_VM and not flags & CLONE_VFORK):
+        return -ENOSYS
+    child = processes(k).fork(task, k.arch_entry.RETURN_REG)
+    if a[1]:  # a new stack for the child (vfork-style helpers pass one)
+        ctx = child.context
+        ctx.reg_write(k.arch_entry.SP_REG, a[1])  # type: ignore[attr-defined]
+    return child.pid
+
+
+@syscall("wait4")
+def sys_wait4(k: Kernel, task: Task, a: list[int]) -> int | object:
+    pid = a[0] - (1 << 32) if a[0] & 0x8000_0000 else a[0]
+    pm = processes(k)
+    found = pm.reap(task, pid)
+    if isinstance(found, int):
+        return found
+    if found is None:
+        if a[2] & 1:  # WNOHANG
+            return 0
+        pm.block(task)
+        return RESTART
+    if a[1]:
+        status = found.term_signal if found.term_signal else ((found.exit_code or 0) & 0xFF) << 8
+        copy_to_user(k, a[1], struct.pack("<i", status))
+    return found.pid
 
 
 @syscall("getpid")
@@ -121,7 +165,7 @@ def sys_getpid(k: Kernel, task: Task, a: list[int]) -> int:
 
 @syscall("getppid")
 def sys_getppid(k: Kernel, task: Task, a: list[int]) -> int:
-    return 0
+    return task.parent.pid if task.parent is not None else 0
 
 
 @syscall("getuid32")
@@ -340,7 +384,7 @@ def sys_getrandom(k: Kernel, task: Task, a: list[int]) -> int:
     return n
 
 
-def dispatch(k: Kernel, name: str | None, nr: int, args: list[int]) -> int:
+def dispatch(k: Kernel, name: str | None, nr: int, args: list[int]) -> Any:
     task = processes(k).current
     assert task is not None
     fn = SYSCALLS.get(name or "")

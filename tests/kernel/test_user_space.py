@@ -82,3 +82,17 @@ def test_proc_self_maps_lists_the_programs_segments_and_stack_in_linux_format(ca
     stat = next(line for line in lines if line.startswith("1 ("))
     assert stat.split(") ")[1].startswith("R 0 1 1 ")
     assert len(stat.split()) == 52
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_fork_gives_children_their_own_memory_and_waitpid_reaps_their_statuses(capsys, arch):
+    status, out, err = run(capsys, "fork_linux", arch=arch)
+    assert status == 0, err
+    assert out.splitlines() == [
+        line
+        for i in (1, 2, 3)
+        for line in (
+            f"child {i}: pid {i + 1}, ppid 1, shared {10 + i}",
+            f"parent: child {i + 1} exited {10 + i} (reaped 1), shared still 10",
+        )
+    ]

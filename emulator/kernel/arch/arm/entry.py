@@ -26,8 +26,14 @@ OLD_MMAP_STRUCT = False
 HWCAP = 1 | 2 | 4 | 16 | 64 | 128 | 4096 | 8192 | 32768 | (1 << 19)
 HWCAP2 = 0
 
+RETURN_REG, SP_REG = A.UC_ARM_REG_R0, A.UC_ARM_REG_SP
+
 SYSCALL_NAMES = {
     1: "exit",
+    2: "fork",
+    114: "wait4",
+    120: "clone",
+    190: "vfork",
     12: "chdir",
     85: "readlink",
     358: "dup3",
@@ -121,7 +127,10 @@ def handle_fault(k: Kernel, fault: Fault) -> None:
             result = 0
         else:
             result = syscalls.dispatch(k, SYSCALL_NAMES.get(nr), nr, args)
-        cpu.uc.reg_write(A.UC_ARM_REG_R0, result & 0xFFFF_FFFF)
+        if result is syscalls.RESTART:  # blocked: run the svc again when woken
+            cpu.pc = cpu.pc - (2 if cpu.thumb() else 4)
+        else:
+            cpu.uc.reg_write(A.UC_ARM_REG_R0, result & 0xFFFF_FFFF)
         return
     pm = processes(k)
     if fault.kind in ("data", "prefetch"):

@@ -44,8 +44,14 @@ IRET_STUB_VA = GDT_VA + 0x800
 RET_TO_USER = bytes.fromhex("66b868008ed066b87b008ed88ec031c08ee08ee8cf")
 RET_TO_USER_INSNS = 9
 
+RETURN_REG, SP_REG = X.UC_X86_REG_EAX, X.UC_X86_REG_ESP
+
 SYSCALL_NAMES = {
     1: "exit",
+    2: "fork",
+    114: "wait4",
+    120: "clone",
+    190: "vfork",
     12: "chdir",
     330: "dup3",
     3: "read",
@@ -214,7 +220,10 @@ def handle_fault(k: Kernel, fault: Fault) -> None:
             result = _set_thread_area(k, args[0])
         else:
             result = syscalls.dispatch(k, SYSCALL_NAMES.get(nr), nr, args)
-        cpu.uc.reg_write(X.UC_X86_REG_EAX, result & 0xFFFF_FFFF)
+        if result is syscalls.RESTART:  # blocked: run `int $0x80` again when woken
+            cpu.pc = cpu.pc - 2
+        else:
+            cpu.uc.reg_write(X.UC_X86_REG_EAX, result & 0xFFFF_FFFF)
         return
     if fault.kind == "int" and fault.intno == 14:
         status = fault.status or 0
