@@ -84,6 +84,18 @@ def load_raw(path: Path, address: int) -> Image:
     return Image(str(path), "raw", address, [Segment(address, address, data, len(data), 7)])
 
 
+def load_elf_bytes(data: bytes, name: str, arch: str) -> Image:
+    """An ELF image from bytes (a program the kernel model read from its VFS)."""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".elf") as f:
+        f.write(data)
+        f.flush()
+        image = load_elf(Path(f.name), arch)
+    image.path = name
+    return image
+
+
 def load_elf(path: Path, arch: str) -> Image:
     want_machine, want_name = MACHINES[arch]
     size = path.stat().st_size

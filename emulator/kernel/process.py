@@ -160,9 +160,19 @@ class ProcessManager:
 
     # -- exec ------------------------------------------------------------------------------
 
-    def exec(self, image: Image, argv: list[str], envp: list[str], path: str) -> Task:
-        """Load a static ELF into a new address space and make it the current process."""
+    def exec(
+        self,
+        image: Image,
+        argv: list[str],
+        envp: list[str],
+        path: str,
+        task: Task | None = None,
+    ) -> Task:
+        """Load a static ELF into a new address space; a new process (pid 1 at boot), or
+        `task` replacing its program (execve: same pid, descriptors kept but close-on-exec)."""
         k = self.kernel
+        if task is not None:
+            self.unmap_range(task.mm, 0, k.layout.TASK_SIZE)
         mm = self.new_mm()
         top = 0
         for seg in image.segments:
@@ -185,7 +195,15 @@ class ProcessManager:
             Vma(stack_top - STACK_SIZE, stack_top, PROT_READ | PROT_WRITE, VM_GROWSDOWN, "[stack]")
         )
         mm.mmap_base = (k.layout.TASK_SIZE // 3) & ~0xFFFFFF  # TASK_UNMAPPED_BASE
-        task = Task(self.next_pid, path.rsplit("/", 1)[-1][:15], mm, exe=path)
+        comm = path.rsplit("/", 1)[-1][:15]
+        if task is None:
+            task = Task(self.next_pid, comm, mm, exe=path)
+            self.next_pid += 1
+        else:
+            task.mm, task.comm, task.exe = mm, comm, path
+            files = getattr(task, "files", None)
+            if files is not None:
+                files.do_close_on_exec()
         from emulator.kernel.fs.proc_fs import proc_set_self_resolver
 
         proc_set_self_resolver(lambda: str(self.current.pid) if self.current else None)
@@ -193,7 +211,6 @@ class ProcessManager:
 
         task.cmdline = b"".join(a.encode() + b"\0" for a in argv)  # type: ignore[attr-defined]
         proc_pid_create(k, task)
-        self.next_pid += 1
         self.tasks[task.pid] = task
         self.current = task
         k.pgtable.switch_mm(mm.pgd)

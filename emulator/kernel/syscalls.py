@@ -139,6 +139,41 @@ def sys_clone(k: Kernel, task: Task, a: list[int]) -> int:
     return child.pid
 
 
+@syscall("execve")
+def sys_execve(k: Kernel, task: Task, a: list[int]) -> int:
+    """do_execve() of a static ELF from the VFS: argv/envp are copied in first, so a bad
+    pointer or a missing file fails without touching the running program."""
+    from emulator.kernel.fs.vfs import kernel_read_file_from_path
+    from emulator.loader import LoadError, load_elf_bytes
+
+    path = strncpy_from_user(k, a[0]).decode(errors="surrogateescape")
+
+    def strings(ptr: int) -> list[str]:
+        out: list[str] = []
+        while ptr and len(out) < 4096:
+            (p,) = struct.unpack("<I", copy_from_user(k, ptr + 4 * len(out), 4))
+            if not p:
+                break
+            out.append(strncpy_from_user(k, p).decode(errors="surrogateescape"))
+        return out
+
+    argv, envp = strings(a[1]), strings(a[2])
+    data = kernel_read_file_from_path(path)
+    if isinstance(data, int):
+        return data
+    if data[:4] != b"\x7fELF":
+        return -8  # ENOEXEC
+    try:
+        image = load_elf_bytes(data, path, k.machine.board.arch)
+    except LoadError:
+        return -8
+    if image.elf_type != "ET_EXEC":
+        return -8
+    processes(k).exec(image, argv, envp, path, task=task)
+    return 0
+
+
+@syscall("waitpid")
 @syscall("wait4")
 def sys_wait4(k: Kernel, task: Task, a: list[int]) -> int | object:
     pid = a[0] - (1 << 32) if a[0] & 0x8000_0000 else a[0]

@@ -96,3 +96,14 @@ def test_fork_gives_children_their_own_memory_and_waitpid_reaps_their_statuses(c
             f"parent: child {i + 1} exited {10 + i} (reaped 1), shared still 10",
         )
     ]
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_a_forked_child_execs_a_program_from_the_vfs_and_the_parent_gets_its_status(capsys, arch):
+    status, out, err = run(capsys, "exec_linux", arch=arch)
+    assert status == 0, err
+    assert out.splitlines() == [
+        "exec'd: argv[1]=again pid 2",
+        "child 2: exit 7",
+        "execve missing: -1",
+    ]

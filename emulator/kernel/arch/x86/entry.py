@@ -49,6 +49,8 @@ RETURN_REG, SP_REG = X.UC_X86_REG_EAX, X.UC_X86_REG_ESP
 SYSCALL_NAMES = {
     1: "exit",
     2: "fork",
+    7: "waitpid",
+    11: "execve",
     114: "wait4",
     120: "clone",
     190: "vfork",
@@ -154,6 +156,21 @@ def start_thread(k: Kernel, entry: int, sp: int) -> None:
     """Load the GDT, then `iret` to CPL 3 at entry with the user stack (one instruction)."""
     cpu = cast("X86Cpu", k.cpu)
     uc = cpu.uc
+    if cpu.is_user():  # execve: already at CPL 3 with user segments, so a plain jump
+        for r in (
+            X.UC_X86_REG_EAX,
+            X.UC_X86_REG_EBX,
+            X.UC_X86_REG_ECX,
+            X.UC_X86_REG_EDX,
+            X.UC_X86_REG_ESI,
+            X.UC_X86_REG_EDI,
+            X.UC_X86_REG_EBP,
+        ):
+            uc.reg_write(r, 0)
+        uc.reg_write(X.UC_X86_REG_ESP, sp)
+        uc.reg_write(X.UC_X86_REG_EFLAGS, 0x202)
+        cpu.pc = entry
+        return
     _gdt_page(k)
     uc.reg_write(X.UC_X86_REG_GDTR, (0, GDT_VA, 8 * GDT_ENTRIES - 1, 0))
     frame_sp = k.layout.PAGE_OFFSET + (k.layout.reserved[-1][0] - k.layout.PHYS_OFFSET) + 0x1000
@@ -170,8 +187,9 @@ def start_thread(k: Kernel, entry: int, sp: int) -> None:
         X.UC_X86_REG_EBP,
     ):
         uc.reg_write(r, 0)
+    insns = cpu.counter.insns  # the stub is the kernel's, not the program's
     uc.emu_start(IRET_STUB_VA, 0, count=RET_TO_USER_INSNS)
-    cpu.counter.insns = 0
+    cpu.counter.insns = insns
 
 
 def _set_thread_area(k: Kernel, u_info: int) -> int:
