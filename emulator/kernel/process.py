@@ -313,7 +313,9 @@ class ProcessManager:
         self.unmap_range(task.mm, 0, self.kernel.layout.TASK_SIZE)
         files = getattr(task, "files", None)
         if files is not None:
-            files.close_all()
+            from emulator.kernel.fs.syscalls import close_files_on_exit
+
+            close_files_on_exit(self.kernel, files)
         if task.pid == 1:
             self.kernel.machine.exit_status = code if not signal else 128 + signal
             return

@@ -107,3 +107,10 @@ def test_a_forked_child_execs_a_program_from_the_vfs_and_the_parent_gets_its_sta
         "child 2: exit 7",
         "execve missing: -1",
     ]
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_a_pipe_larger_than_its_buffer_blocks_and_wakes_both_ends(capsys, arch):
+    status, out, err = run(capsys, "pipe_linux", arch=arch)
+    assert status == 0, err
+    assert out == "read 163840 bytes through the pipe, child exit 0\n"

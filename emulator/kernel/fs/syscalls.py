@@ -12,12 +12,15 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
-from emulator.kernel.errno import EBADF, EFAULT, EINVAL, ENOENT, ENOTDIR
+from emulator.kernel.errno import EAGAIN, EBADF, EFAULT, EINVAL, ENOENT, ENOTDIR
 from emulator.kernel.fs import vfs
 from emulator.kernel.fs.char_dev import new_encode_dev
-from emulator.kernel.fs.fcntl import AT_FDCWD, O_CLOEXEC, O_RDWR
+from emulator.kernel.fs.fcntl import AT_FDCWD, O_CLOEXEC, O_NONBLOCK, O_RDWR
 from emulator.kernel.fs.file_table import FdTable
+from emulator.kernel.fs.pipe import create_pipe, pipe_of
+from emulator.kernel.process import processes
 from emulator.kernel.syscalls import (
+    RESTART,
     Efault,
     copy_from_user,
     copy_to_user,
@@ -88,27 +91,81 @@ def sys_open(k: Kernel, task: Task, a: list[int]) -> int:
 
 @syscall("close")
 def sys_close(k: Kernel, task: Task, a: list[int]) -> int:
-    return files(task).close_fd(_fd(a[0]))
+    f = _file(task, a[0])
+    ret = files(task).close_fd(_fd(a[0]))
+    if f is not None:
+        _wake_pipe(k, f)  # the other end may now see end of file or EPIPE
+    return ret
+
+
+def close_files_on_exit(k: Kernel, table: FdTable) -> None:
+    """exit_files(): close everything, waking tasks asleep on pipes that close."""
+    ends = list(table.fd.values())
+    table.close_all()
+    for f in ends:
+        _wake_pipe(k, f)
+
+
+def _sleep_on_pipe(k: Kernel, task: Task, f: File) -> object | None:
+    """A blocking pipe end that cannot move: the task sleeps until the other end does."""
+    pipe = pipe_of(f)
+    if pipe is None or f.f_flags & O_NONBLOCK:
+        return None
+    pipe.waiting.append(task)
+    processes(k).block(task)
+    return RESTART
+
+
+def _wake_pipe(k: Kernel, f: File) -> None:
+    pipe = pipe_of(f)
+    if pipe is not None and pipe.waiting:
+        pm = processes(k)
+        for t in pipe.waiting:
+            if t.state == "waiting":  # type: ignore[attr-defined]
+                t.state = "runnable"  # type: ignore[attr-defined]
+                pm.runqueue.append(t)  # type: ignore[arg-type]
+        pipe.waiting.clear()
 
 
 @syscall("read")
-def sys_read(k: Kernel, task: Task, a: list[int]) -> int:
+def sys_read(k: Kernel, task: Task, a: list[int]) -> int | object:
     f = _file(task, a[0])
     if f is None:
         return -EBADF
     data = vfs.vfs_read(f, a[2])
+    if data == -EAGAIN:
+        return _sleep_on_pipe(k, task, f) or data
     if isinstance(data, int):
         return data
     copy_to_user(k, a[1], data)
+    _wake_pipe(k, f)
     return len(data)
 
 
 @syscall("write")
-def sys_write(k: Kernel, task: Task, a: list[int]) -> int:
+def sys_write(k: Kernel, task: Task, a: list[int]) -> int | object:
     f = _file(task, a[0])
     if f is None:
         return -EBADF
-    return vfs.vfs_write(f, copy_from_user(k, a[1], a[2]))
+    n = vfs.vfs_write(f, copy_from_user(k, a[1], a[2]))
+    if n == -EAGAIN:
+        return _sleep_on_pipe(k, task, f) or n
+    _wake_pipe(k, f)
+    return n
+
+
+@syscall("pipe2")
+def sys_pipe2(k: Kernel, task: Task, a: list[int]) -> int:
+    table = files(task)
+    rd, wr = create_pipe(len(processes(k).tasks) * 1000 + len(table.fd) + 1)
+    fds = (table.install(rd, a[1] & O_CLOEXEC), table.install(wr, a[1] & O_CLOEXEC))
+    copy_to_user(k, a[0], struct.pack("<ii", *fds))
+    return 0
+
+
+@syscall("pipe")
+def sys_pipe(k: Kernel, task: Task, a: list[int]) -> int:
+    return sys_pipe2(k, task, [a[0], 0])
 
 
 def _iov(k: Kernel, iov: int, cnt: int) -> list[tuple[int, int]]:
