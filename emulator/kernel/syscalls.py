@@ -409,6 +409,74 @@ def sys_gettimeofday(k: Kernel, task: Task, a: list[int]) -> int:
     return 0
 
 
+def _sleep_ns(k: Kernel, ns: int) -> None:
+    """The task sleeps: with one CPU and nothing else to run, virtual time jumps ahead."""
+    clock = k.machine.clock
+    clock.skip_to(clock.now() + max(0, ns))
+    clock.run_due()
+
+
+@syscall("nanosleep")
+def sys_nanosleep(k: Kernel, task: Task, a: list[int]) -> int:
+    sec, nsec = struct.unpack("<II", copy_from_user(k, a[0], 8))
+    if nsec >= 1_000_000_000:
+        return -EINVAL
+    _sleep_ns(k, sec * 1_000_000_000 + nsec)
+    return 0
+
+
+@syscall("clock_nanosleep_time64")
+def sys_clock_nanosleep_time64(k: Kernel, task: Task, a: list[int]) -> int:
+    sec, nsec = struct.unpack("<qq", copy_from_user(k, a[2], 16))
+    ns = sec * 1_000_000_000 + nsec
+    if a[1] & 1:  # TIMER_ABSTIME
+        ns -= k.machine.clock.now()
+    _sleep_ns(k, ns)
+    return 0
+
+
+@syscall("time")
+def sys_time(k: Kernel, task: Task, a: list[int]) -> int:
+    seconds = k.machine.clock.now() // 1_000_000_000
+    if a[0]:
+        copy_to_user(k, a[0], struct.pack("<I", seconds))
+    return seconds
+
+
+@syscall("prlimit64")
+def sys_prlimit64(k: Kernel, task: Task, a: list[int]) -> int:
+    """Limits are not enforced; report what Linux's defaults are (RLIMIT_STACK 8 MiB,
+    RLIMIT_NOFILE 1024, the rest unlimited)."""
+    if a[3]:
+        resource = a[1]
+        limit = {3: (8 << 20, (1 << 64) - 1), 7: (1024, 4096)}.get(
+            resource, ((1 << 64) - 1, (1 << 64) - 1)
+        )
+        copy_to_user(k, a[3], struct.pack("<QQ", *limit))
+    return 0
+
+
+@syscall("ugetrlimit")
+def sys_ugetrlimit(k: Kernel, task: Task, a: list[int]) -> int:
+    limit = {3: (8 << 20, 0xFFFF_FFFF), 7: (1024, 4096)}.get(a[0], (0xFFFF_FFFF, 0xFFFF_FFFF))
+    copy_to_user(k, a[1], struct.pack("<II", *limit))
+    return 0
+
+
+@syscall("futex")
+@syscall("futex_time64")
+def sys_futex(k: Kernel, task: Task, a: list[int]) -> int:
+    """One thread per process: WAKE wakes nobody; WAIT on a matching value would sleep
+    forever, so it returns -ETIMEDOUT as if its timeout ran out (documented)."""
+    op = a[1] & 0x7F
+    if op in (1, 10):  # FUTEX_WAKE, FUTEX_WAKE_BITSET
+        return 0
+    if op in (0, 9):  # FUTEX_WAIT, FUTEX_WAIT_BITSET
+        (value,) = struct.unpack("<I", copy_from_user(k, a[0], 4))
+        return -11 if value != a[2] else -110  # EAGAIN, ETIMEDOUT
+    return -ENOSYS
+
+
 @syscall("getrandom")
 def sys_getrandom(k: Kernel, task: Task, a: list[int]) -> int:
     n = min(a[1], 256)

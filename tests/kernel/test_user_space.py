@@ -114,3 +114,10 @@ def test_a_pipe_larger_than_its_buffer_blocks_and_wakes_both_ends(capsys, arch):
     status, out, err = run(capsys, "pipe_linux", arch=arch)
     assert status == 0, err
     assert out == "read 163840 bytes through the pipe, child exit 0\n"
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_nanosleep_advances_virtual_time_without_executing_code(capsys, arch):
+    status, out, err = run(capsys, "sleep_linux", arch=arch)
+    assert status == 0, err
+    assert out == "slept 250 ms of virtual time\n"

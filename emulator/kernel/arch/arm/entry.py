@@ -31,6 +31,8 @@ RETURN_REG, SP_REG = A.UC_ARM_REG_R0, A.UC_ARM_REG_SP
 SYSCALL_NAMES = {
     1: "exit",
     2: "fork",
+    407: "clock_nanosleep_time64",
+    422: "futex_time64",
     42: "pipe",
     359: "pipe2",
     11: "execve",

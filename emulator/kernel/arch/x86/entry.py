@@ -49,6 +49,8 @@ RETURN_REG, SP_REG = X.UC_X86_REG_EAX, X.UC_X86_REG_ESP
 SYSCALL_NAMES = {
     1: "exit",
     2: "fork",
+    407: "clock_nanosleep_time64",
+    422: "futex_time64",
     42: "pipe",
     331: "pipe2",
     7: "waitpid",
