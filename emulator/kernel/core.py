@@ -129,7 +129,10 @@ class Kernel:
         """mm_init() and the rest of start_kernel's init: the allocators in Linux's order,
         then resources, the VFS and the character devices (importing a module registers its
         boot hook, so the imports fix the order)."""
-        from emulator.kernel import resource  # noqa: F401
+        from emulator.kernel import (
+            resource,  # noqa: F401
+            signal,  # noqa: F401
+        )
         from emulator.kernel.drivers.char import mem, misc  # noqa: F401
         from emulator.kernel.drivers.tty import console  # noqa: F401
         from emulator.kernel.fs import syscalls as fs_syscalls  # noqa: F401

@@ -432,3 +432,19 @@ def fatal_signal(k: Kernel, signal: int, addr: int, ip: int, sp: int, error: int
         processes(k).do_exit(task, 128 + signal, signal)
     else:
         k.machine.exit_status = 128 + signal
+
+
+def deliver_fault_signal(k: Kernel, signal: int, addr: int) -> bool:
+    """force_sig_fault(): run the task's handler for a fault's signal, if it has one (with
+    si_code SEGV_MAPERR for an address in no VMA, SEGV_ACCERR for one the VMA forbids)."""
+    from emulator.kernel.signal import SEGV_ACCERR, SEGV_MAPERR, handler_for
+
+    task = processes(k).current
+    if task is None:
+        return False
+    act = handler_for(task, signal)
+    if act is None:
+        return False
+    code = SEGV_ACCERR if task.mm.find_vma(addr) is not None else SEGV_MAPERR
+    k.arch_entry.setup_rt_frame(k, task, act, signal, code, addr)
+    return True

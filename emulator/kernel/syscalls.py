@@ -222,8 +222,6 @@ def sys_set_tid_address(k: Kernel, task: Task, a: list[int]) -> int:
 
 
 @syscall("set_robust_list")
-@syscall("rt_sigprocmask")
-@syscall("rt_sigaction")
 @syscall("sigaltstack")
 @syscall("madvise")
 @syscall("sched_yield")

@@ -121,3 +121,13 @@ def test_nanosleep_advances_virtual_time_without_executing_code(capsys, arch):
     status, out, err = run(capsys, "sleep_linux", arch=arch)
     assert status == 0, err
     assert out == "slept 250 ms of virtual time\n"
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_a_sigsegv_handler_sees_the_fault_and_recovers_through_sigreturn(capsys, arch):
+    status, out, err = run(capsys, "sigsegv_linux", arch=arch)
+    assert status == 0, err
+    assert out.splitlines() == [
+        "handler: signal 11, code 2, at page offset 100",  # SEGV_ACCERR, exact si_addr
+        "recovered: page[100] = 42 after 1 fault(s)",
+    ]

@@ -8,6 +8,7 @@ System call number in r7, arguments in r0–r6, result in r0. The ARM-private ca
 
 from __future__ import annotations
 
+import struct
 from typing import TYPE_CHECKING, cast
 
 from unicorn import arm_const as A
@@ -63,6 +64,7 @@ SYSCALL_NAMES = {
     146: "writev",
     158: "sched_yield",
     162: "nanosleep",
+    173: "rt_sigreturn",
     174: "rt_sigaction",
     175: "rt_sigprocmask",
     183: "getcwd",
@@ -118,7 +120,7 @@ def start_thread(k: Kernel, entry: int, sp: int) -> None:
 def handle_fault(k: Kernel, fault: Fault) -> None:
     """An exception taken from user mode: a system call, a page fault, or a signal."""
     from emulator.kernel import syscalls
-    from emulator.kernel.process import SIGSEGV, processes
+    from emulator.kernel.process import SIGSEGV, deliver_fault_signal, processes
 
     cpu = cast("ArmCpu", k.cpu)
     if fault.kind == "svc":
@@ -142,7 +144,8 @@ def handle_fault(k: Kernel, fault: Fault) -> None:
         fetch = fault.kind == "prefetch"
         if fault.status is not None and not pm.handle_user_fault(fault.addr, fault.is_write, fetch):
             return  # fixed: the faulting instruction runs again
-        kill(k, SIGSEGV, fault.addr, 0x817 if fault.is_write else 0x17)
+        if not deliver_fault_signal(k, SIGSEGV, fault.addr):
+            kill(k, SIGSEGV, fault.addr, 0x817 if fault.is_write else 0x17)
         return
     signal = {"undef": 4, "bkpt": 5}.get(fault.kind, SIGSEGV)
     kill(k, signal, fault.pc, 0)
@@ -153,3 +156,68 @@ def kill(k: Kernel, signal: int, addr: int, error: int) -> None:
 
     cpu = cast("ArmCpu", k.cpu)
     fatal_signal(k, signal, addr, cpu.pc, cpu.reg_fast(A.UC_ARM_REG_SP), error)
+
+
+# -- signal frames (arch/arm/kernel/signal.c) -------------------------------------------------
+
+UC_MCONTEXT = 128 + 20  # siginfo, then ucontext's uc_flags, uc_link, uc_stack
+UC_SIGMASK = 128 + 104
+RT_SIGFRAME_SIZE = 128 + 744
+_GPRS = [A.UC_ARM_REG_R0 + i for i in range(13)]  # r0..r10, fp (r11), ip (r12)
+
+
+def setup_rt_frame(k: Kernel, task: object, act: object, sig: int, code: int, addr: int) -> None:
+    """Push an rt_sigframe below the user stack and enter the handler, as ARM Linux does."""
+    from emulator.kernel.signal import siginfo
+    from emulator.kernel.syscalls import copy_to_user
+
+    cpu = cast("ArmCpu", k.cpu)
+    sp = cpu.reg_fast(A.UC_ARM_REG_SP)
+    frame = (sp - RT_SIGFRAME_SIZE) & ~7
+    regs = [cpu.reg_fast(r) for r in _GPRS]
+    mcontext = struct.pack(
+        "<21I",
+        14,
+        0x800 if code == 2 else 0,
+        getattr(task, "blocked", 0) & 0xFFFF_FFFF,
+        *regs,
+        sp,
+        cpu.reg_fast(A.UC_ARM_REG_LR),
+        cpu.pc | (1 if cpu.thumb() else 0) & 0,
+        cpu.cpsr,
+        addr,
+    )
+    uc = struct.pack("<III", 0, 0, 0) + struct.pack("<II", 0, 0)
+    uc = struct.pack("<II", 0, 0) + struct.pack("<III", 0, 0, 0) + mcontext
+    uc += struct.pack("<Q", getattr(task, "blocked", 0))
+    copy_to_user(k, frame, siginfo(sig, code, addr) + uc.ljust(744, b"\0"))
+    handler = act.handler  # type: ignore[attr-defined]
+    cpu.uc.reg_write(A.UC_ARM_REG_R0, sig)
+    cpu.uc.reg_write(A.UC_ARM_REG_R1, frame)
+    cpu.uc.reg_write(A.UC_ARM_REG_R2, frame + 128)
+    cpu.uc.reg_write(A.UC_ARM_REG_SP, frame)
+    cpu.uc.reg_write(A.UC_ARM_REG_LR, act.restorer)  # type: ignore[attr-defined]
+    cpsr = cpu.cpsr & ~(CPSR_T | 0x0600_FC00)
+    cpu.uc.reg_write(A.UC_ARM_REG_CPSR, cpsr | (CPSR_T if handler & 1 else 0))
+    cpu.uc.reg_write(A.UC_ARM_REG_PC, handler)
+
+
+def rt_sigreturn(k: Kernel, task: object) -> int:
+    """Restore what setup_rt_frame saved (sp points at the frame); the result is r0."""
+    from emulator.kernel.syscalls import copy_from_user
+
+    cpu = cast("ArmCpu", k.cpu)
+    frame = cpu.reg_fast(A.UC_ARM_REG_SP)
+    words = struct.unpack("<21I", copy_from_user(k, frame + UC_MCONTEXT, 84))
+    (mask,) = struct.unpack("<Q", copy_from_user(k, frame + UC_SIGMASK, 8))
+    task.blocked = mask  # type: ignore[attr-defined]
+    regs = words[3:16]
+    for reg, value in zip(_GPRS, regs, strict=True):
+        cpu.uc.reg_write(reg, value)
+    sp, lr, pc, cpsr = words[16:20]
+    cpu.uc.reg_write(A.UC_ARM_REG_SP, sp)
+    cpu.uc.reg_write(A.UC_ARM_REG_LR, lr)
+    user_cpsr = (cpsr & 0xF800_0000) | (cpsr & CPSR_T) | MODE_USR
+    cpu.uc.reg_write(A.UC_ARM_REG_CPSR, user_cpsr)
+    cpu.uc.reg_write(A.UC_ARM_REG_PC, pc | (1 if cpsr & CPSR_T else 0))
+    return int(regs[0])

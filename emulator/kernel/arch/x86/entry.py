@@ -84,6 +84,7 @@ SYSCALL_NAMES = {
     146: "writev",
     158: "sched_yield",
     162: "nanosleep",
+    173: "rt_sigreturn",
     174: "rt_sigaction",
     175: "rt_sigprocmask",
     183: "getcwd",
@@ -224,7 +225,7 @@ def _set_thread_area(k: Kernel, u_info: int) -> int:
 
 def handle_fault(k: Kernel, fault: Fault) -> None:
     from emulator.kernel import syscalls
-    from emulator.kernel.process import SIGSEGV, processes
+    from emulator.kernel.process import SIGSEGV, deliver_fault_signal, processes
 
     cpu = cast("X86Cpu", k.cpu)
     if fault.kind == "int" and fault.intno == 0x80:
@@ -251,7 +252,8 @@ def handle_fault(k: Kernel, fault: Fault) -> None:
         status = fault.status or 0
         if not processes(k).handle_user_fault(fault.addr, bool(status & 2), bool(status & 16)):
             return
-        kill(k, SIGSEGV, fault.addr, status | 4)
+        if not deliver_fault_signal(k, SIGSEGV, fault.addr):
+            kill(k, SIGSEGV, fault.addr, status | 4)
         return
     if fault.kind in ("data", "prefetch"):
         kill(k, 7, fault.addr, 0)  # SIGBUS
@@ -265,3 +267,74 @@ def kill(k: Kernel, signal: int, addr: int, error: int) -> None:
 
     cpu = cast("X86Cpu", k.cpu)
     fatal_signal(k, signal, addr, cpu.pc, cpu.reg(X.UC_X86_REG_ESP), error)
+
+
+# -- signal frames (arch/x86/kernel/signal.c, i386 rt_sigframe) ----------------------------------
+
+UC_OFFSET = 16 + 128  # pretcode, sig, pinfo, puc, then siginfo
+RT_SIGFRAME_SIZE = UC_OFFSET + 116 + 8
+_SIGCONTEXT_REGS = (
+    X.UC_X86_REG_EDI,
+    X.UC_X86_REG_ESI,
+    X.UC_X86_REG_EBP,
+    X.UC_X86_REG_ESP,
+    X.UC_X86_REG_EBX,
+    X.UC_X86_REG_EDX,
+    X.UC_X86_REG_ECX,
+    X.UC_X86_REG_EAX,
+)
+
+
+def setup_rt_frame(k: Kernel, task: object, act: object, sig: int, code: int, addr: int) -> None:
+    """Push an i386 rt_sigframe and enter the handler (args on the stack and in regs)."""
+    from emulator.kernel.signal import siginfo
+    from emulator.kernel.syscalls import copy_to_user
+
+    cpu = cast("X86Cpu", k.cpu)
+    sp = cpu.reg(X.UC_X86_REG_ESP)
+    frame = ((sp - RT_SIGFRAME_SIZE) & ~15) - 4
+    segs = [
+        cpu.reg(r) for r in (X.UC_X86_REG_GS, X.UC_X86_REG_FS, X.UC_X86_REG_ES, X.UC_X86_REG_DS)
+    ]
+    sigcontext = struct.pack(
+        "<22I",
+        *segs,
+        *(cpu.reg(r) for r in _SIGCONTEXT_REGS),
+        14,
+        6 if code == 2 else 4,
+        cpu.pc,
+        cpu.reg(X.UC_X86_REG_CS),
+        cpu.reg(X.UC_X86_REG_EFLAGS),
+        sp,
+        cpu.reg(X.UC_X86_REG_SS),
+        0,
+        getattr(task, "blocked", 0) & 0xFFFF_FFFF,
+        addr,
+    )
+    uc = struct.pack("<II", 0, 0) + struct.pack("<III", 0, 0, 0) + sigcontext
+    uc += struct.pack("<Q", getattr(task, "blocked", 0))
+    head = struct.pack("<IiII", act.restorer, sig, frame + 16, frame + UC_OFFSET)  # type: ignore[attr-defined]
+    copy_to_user(k, frame, head + siginfo(sig, code, addr) + uc)
+    cpu.uc.reg_write(X.UC_X86_REG_ESP, frame)
+    cpu.uc.reg_write(X.UC_X86_REG_EAX, sig)
+    cpu.uc.reg_write(X.UC_X86_REG_EDX, frame + 16)
+    cpu.uc.reg_write(X.UC_X86_REG_ECX, frame + UC_OFFSET)
+    cpu.uc.reg_write(X.UC_X86_REG_EFLAGS, cpu.reg(X.UC_X86_REG_EFLAGS) & ~0x100)
+    cpu.pc = act.handler  # type: ignore[attr-defined]
+
+
+def rt_sigreturn(k: Kernel, task: object) -> int:
+    """The restorer's `ret` popped pretcode: the frame starts 4 bytes below esp."""
+    from emulator.kernel.syscalls import copy_from_user
+
+    cpu = cast("X86Cpu", k.cpu)
+    frame = cpu.reg(X.UC_X86_REG_ESP) - 4
+    words = struct.unpack("<22I", copy_from_user(k, frame + UC_OFFSET + 20, 88))
+    (mask,) = struct.unpack("<Q", copy_from_user(k, frame + UC_OFFSET + 108, 8))
+    task.blocked = mask  # type: ignore[attr-defined]
+    for reg, value in zip(_SIGCONTEXT_REGS, words[4:12], strict=True):
+        cpu.uc.reg_write(reg, value)
+    eflags = (cpu.reg(X.UC_X86_REG_EFLAGS) & ~0x40DD5) | (words[16] & 0x40DD5)
+    cpu.uc.reg_write(X.UC_X86_REG_EFLAGS, eflags)
+    cpu.pc = words[14]
+    return int(words[11])  # eax
