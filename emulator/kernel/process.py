@@ -59,6 +59,9 @@ class Vma:
     prot: int
     flags: int = 0
     name: str = ""  # "[heap]", "[stack]", a path, or "" for anonymous
+    pgoff: int = 0  # file offset in pages (file mappings)
+    pfnmap: int | None = None  # remap_pfn_range: the physical base this VMA maps
+    memtype: object = None  # the mapping's memory type when not ordinary write-back
 
     def __contains__(self, addr: int) -> bool:
         return self.start <= addr < self.end
@@ -131,6 +134,17 @@ class ProcessManager:
         page_va = va & ~(PAGE_SIZE - 1)
         vma = mm.find_vma(page_va)
         assert vma is not None
+        if vma.pfnmap is not None:  # a device or /dev/mem mapping: no page of our own
+            pa = vma.pfnmap + (page_va - vma.start)
+            self.kernel.pgtable.map_user_page(
+                mm.pgd,
+                page_va,
+                pa,
+                bool(vma.prot & PROT_WRITE),
+                bool(vma.prot & PROT_EXEC),
+                vma.memtype,
+            )
+            return pa
         page = alloc_pages(_USER_PAGE_GFP, 0)
         if page is None:
             raise MemoryError("out of memory")
@@ -147,6 +161,8 @@ class ProcessManager:
             if pa is not None:
                 self.kernel.pgtable.unmap_user_page(mm.pgd, va)
                 _free_page_at(pa)
+            else:
+                self.kernel.pgtable.unmap_user_page(mm.pgd, va)  # pfn mappings
 
     def user_write(self, mm: MmStruct, va: int, data: bytes) -> None:
         """Copy into user memory as the kernel does at exec (pages populated on the way)."""

@@ -303,8 +303,14 @@ def _mmap(
     fd = fd - (1 << 32) if fd & 0x8000_0000 else fd
     if length == 0 or addr & (PAGE_SIZE - 1) or offset & (PAGE_SIZE - 1):
         return -EINVAL
+    file = None
     if not flags & MAP_ANONYMOUS:
-        return -ENOSYS  # file mappings come with the VFS
+        table = getattr(task, "files", None)
+        file = table.fget(fd) if table is not None else None
+        if file is None:
+            return -EBADF
+        if file.f_op.mmap is None:
+            return -19  # ENODEV
     length = page_align(length)
     mm = task.mm
     if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE):
@@ -319,7 +325,14 @@ def _mmap(
         if free is None:
             return -ENOMEM
         addr = free
-    mm.insert_vma(Vma(addr, addr + length, prot & (PROT_READ | PROT_WRITE | PROT_EXEC)))
+    vma = Vma(addr, addr + length, prot & (PROT_READ | PROT_WRITE | PROT_EXEC))
+    if file is not None:
+        vma.pgoff = offset // PAGE_SIZE
+        vma.name = "/dev/" + file.f_path.d_name
+        ret = file.f_op.mmap(file, vma)
+        if ret < 0:
+            return int(ret)
+    mm.insert_vma(vma)
     return addr
 
 

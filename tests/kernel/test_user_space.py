@@ -131,3 +131,14 @@ def test_a_sigsegv_handler_sees_the_fault_and_recovers_through_sigreturn(capsys,
         "handler: signal 11, code 2, at page offset 100",  # SEGV_ACCERR, exact si_addr
         "recovered: page[100] = 42 after 1 fault(s)",
     ]
+
+
+@pytest.mark.parametrize("arch, board", [("armv7", 1), ("x86", 2)])
+def test_dev_mem_mmap_reads_the_syscon_id_and_strict_devmem_refuses_dram(capsys, arch, board):
+    status, out, err = run(capsys, "devmem_linux", arch=arch)
+    assert status == 0, err
+    assert out.splitlines() == [
+        f"syscon ID 534f434c, BOARD {board}",
+        "DRAM mmap: EPERM",
+        "read(): 4, ID 534f434c",
+    ]

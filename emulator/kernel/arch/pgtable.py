@@ -87,12 +87,22 @@ class KernelPageTablesBase:
         if self._present(old):
             self.kernel.cpu.flush_tlb()
 
-    def map_user_page(self, pgd: int, va: int, pa: int, writable: bool, executable: bool) -> None:
-        """Map one user page in a process's tables (not global: ASID/PCID tagged)."""
+    def map_user_page(
+        self,
+        pgd: int,
+        va: int,
+        pa: int,
+        writable: bool,
+        executable: bool,
+        memtype: object = None,
+    ) -> None:
+        """Map one user page in a process's tables (not global: ASID/PCID tagged);
+        write-back memory unless `memtype` says otherwise (device mappings)."""
         addr = self._pte_addr(va, create=True, pgd=pgd)
         assert addr is not None
         old = self._read(addr)
-        self._write(addr, self._user_pte(pa, writable, executable))
+        mt = memtype if isinstance(memtype, MemType) else MemType.WRITE_BACK
+        self._write(addr, self._user_pte(pa, writable, executable, mt))
         if self._present(old):
             self.kernel.cpu.flush_tlb()
 
@@ -107,8 +117,8 @@ class KernelPageTablesBase:
         self.kernel.cpu.flush_tlb()
         return old & 0xFFFF_F000
 
-    def _user_pte(self, pa: int, writable: bool, executable: bool) -> int:
-        return self._pte(pa, MemType.WRITE_BACK, writable, executable, True)
+    def _user_pte(self, pa: int, writable: bool, executable: bool, memtype: MemType) -> int:
+        return self._pte(pa, memtype, writable, executable, True)
 
     def unmap_kernel_page(self, va: int) -> int | None:
         """pte_clear() + flush_tlb_kernel_page(): the physical page that was mapped, if any."""

@@ -227,5 +227,5 @@ class KernelPageTables(KernelPageTablesBase):
         cpu = cast("ArmCpu", self.kernel.cpu)
         cpu.set_cp15("TTBR0", pgd | TTB_IRGN_WB | TTB_RGN_OC_WB)
 
-    def _user_pte(self, pa: int, writable: bool, executable: bool) -> int:
-        return self._pte(pa, MemType.WRITE_BACK, writable, executable, True) | PTE_EXT_NG
+    def _user_pte(self, pa: int, writable: bool, executable: bool, memtype: MemType) -> int:
+        return self._pte(pa, memtype, writable, executable, True) | PTE_EXT_NG

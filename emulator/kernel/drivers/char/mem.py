@@ -111,7 +111,15 @@ urandom_fops = random_fops
 
 # -- the major ------------------------------------------------------------------------------------
 
+
+def _mem_fops() -> FileOperations:
+    from emulator.kernel.drivers.char.devmem import mem_fops
+
+    return mem_fops
+
+
 devlist: dict[int, tuple[str, FileOperations, int]] = {
+    1: ("mem", _mem_fops(), 0o640),
     3: ("null", null_fops, 0o666),
     5: ("zero", zero_fops, 0o666),
     7: ("full", full_fops, 0o666),
