@@ -116,6 +116,7 @@ class Cpu:
         self._reg_ref = ctypes.byref(self._reg_buf)
         self.fill_times: list[float] | None = None  # set to a list to time every fill
         self.fault: Fault | None = None
+        self._exception_taken = False  # a walk fault or CPU exception ended this slice
         self.unbacked: int | None = None
         self._scanned: set[tuple[int, int]] = set()  # (virtual page, physical page)
         self._special: dict[int, Callable[[int], bool]] = {}
@@ -190,6 +191,10 @@ class Cpu:
         return ok
 
     def _fill(self, vaddr: int, access: int, entry: object) -> bool:
+        if self._exception_taken:
+            # The slice already ended in an exception; Unicorn still probes a fetch of the
+            # last page before it stops. Nothing will run there: refuse without walking.
+            return False
         self.tlb_fills += 1
         acc = _ACCESS.get(access, AccessType.READ)
         res = self.walk(vaddr, acc, self.is_user())
@@ -198,6 +203,7 @@ class Cpu:
             # addresses (a fetch of the last page) that must not replace it.
             if self.fault is None:
                 self.fault = self.fault_from_walk(res, self.pc)
+            self._exception_taken = True
             return False
         ppage = res.paddr & PAGE_MASK
         if self.cache is not None:
@@ -343,6 +349,7 @@ class Cpu:
         self.fault = None
         self.unbacked = None
         self.stop_requested = False
+        self._exception_taken = False
         try:
             self.uc.emu_start(self.start_address(), NEVER)
         except UcError as e:
@@ -412,6 +419,7 @@ class Cpu:
 
     def _on_intr(self, uc: Uc, intno: int, _: object) -> None:
         self.fault = self.describe_intr(intno)
+        self._exception_taken = True
         uc.emu_stop()
 
     def describe_intr(self, intno: int) -> Fault:

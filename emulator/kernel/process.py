@@ -156,13 +156,14 @@ class ProcessManager:
         return pa
 
     def unmap_range(self, mm: MmStruct, start: int, end: int) -> None:
-        for va in range(start, end, PAGE_SIZE):
-            pa = mm.pages.pop(va, None)
-            if pa is not None:
-                self.kernel.pgtable.unmap_user_page(mm.pgd, va)
-                _free_page_at(pa)
-            else:
-                self.kernel.pgtable.unmap_user_page(mm.pgd, va)  # pfn mappings
+        """Unmap [start, end): free the pages this process owns, drop pfn mappings."""
+        for va in sorted(v for v in mm.pages if start <= v < end):
+            self.kernel.pgtable.unmap_user_page(mm.pgd, va)
+            _free_page_at(mm.pages.pop(va))
+        for vma in mm.vmas:
+            if vma.pfnmap is not None and vma.start < end and start < vma.end:
+                for va in range(max(start, vma.start), min(end, vma.end), PAGE_SIZE):
+                    self.kernel.pgtable.unmap_user_page(mm.pgd, va)
 
     def user_write(self, mm: MmStruct, va: int, data: bytes) -> None:
         """Copy into user memory as the kernel does at exec (pages populated on the way)."""
