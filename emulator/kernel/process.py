@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from emulator.kernel.core import PAGE_SIZE, current_kernel
+from emulator.mmu import MemType
 
 if TYPE_CHECKING:
     from emulator.kernel.core import Kernel
@@ -61,7 +62,7 @@ class Vma:
     name: str = ""  # "[heap]", "[stack]", a path, or "" for anonymous
     pgoff: int = 0  # file offset in pages (file mappings)
     pfnmap: int | None = None  # remap_pfn_range: the physical base this VMA maps
-    memtype: object = None  # the mapping's memory type when not ordinary write-back
+    memtype: MemType | None = None  # the mapping's memory type when not ordinary write-back
 
     def __contains__(self, addr: int) -> bool:
         return self.start <= addr < self.end

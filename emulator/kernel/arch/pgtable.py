@@ -78,14 +78,12 @@ class KernelPageTablesBase:
         executable: bool = False,
         user: bool = False,
     ) -> None:
-        """Map one 4 KiB kernel page (vmalloc, ioremap, kmap, fixmap, ...); replacing a
-        live entry flushes the TLB."""
-        addr = self._pte_addr(va, create=True)
-        assert addr is not None
-        old = self._read(addr)
-        self._write(addr, self._pte(pa, memtype, writable, executable, user))
-        if self._present(old):
-            self.kernel.cpu.flush_tlb()
+        """Map one 4 KiB kernel page (vmalloc, ioremap, kmap, fixmap, ...)."""
+        self._set_pte(self.pgd, va, self._pte(pa, memtype, writable, executable, user))
+
+    def unmap_kernel_page(self, va: int) -> int | None:
+        """pte_clear() + flush_tlb_kernel_page(): the physical page that was mapped, if any."""
+        return self._clear_pte(self.pgd, va)
 
     def map_user_page(
         self,
@@ -94,35 +92,31 @@ class KernelPageTablesBase:
         pa: int,
         writable: bool,
         executable: bool,
-        memtype: object = None,
+        memtype: MemType | None = None,
     ) -> None:
         """Map one user page in a process's tables (not global: ASID/PCID tagged);
         write-back memory unless `memtype` says otherwise (device mappings)."""
-        addr = self._pte_addr(va, create=True, pgd=pgd)
-        assert addr is not None
-        old = self._read(addr)
-        mt = memtype if isinstance(memtype, MemType) else MemType.WRITE_BACK
-        self._write(addr, self._user_pte(pa, writable, executable, mt))
-        if self._present(old):
-            self.kernel.cpu.flush_tlb()
+        mt = memtype if memtype is not None else MemType.WRITE_BACK
+        self._set_pte(pgd, va, self._user_pte(pa, writable, executable, mt))
 
     def unmap_user_page(self, pgd: int, va: int) -> int | None:
-        addr = self._pte_addr(va, create=False, pgd=pgd)
-        if addr is None:
-            return None
-        old = self._read(addr)
-        if not self._present(old):
-            return None
-        self._write(addr, 0)
-        self.kernel.cpu.flush_tlb()
-        return old & 0xFFFF_F000
+        return self._clear_pte(pgd, va)
 
     def _user_pte(self, pa: int, writable: bool, executable: bool, memtype: MemType) -> int:
         return self._pte(pa, memtype, writable, executable, True)
 
-    def unmap_kernel_page(self, va: int) -> int | None:
-        """pte_clear() + flush_tlb_kernel_page(): the physical page that was mapped, if any."""
-        addr = self._pte_addr(va, create=False)
+    def _set_pte(self, pgd: int, va: int, desc: int) -> None:
+        """set_pte: write the last-level descriptor; replacing a live one flushes the TLB."""
+        addr = self._pte_addr(va, create=True, pgd=pgd)
+        assert addr is not None
+        old = self._read(addr)
+        self._write(addr, desc)
+        if self._present(old):
+            self.kernel.cpu.flush_tlb()
+
+    def _clear_pte(self, pgd: int, va: int) -> int | None:
+        """pte_clear + TLB flush: the physical page that was mapped, if any."""
+        addr = self._pte_addr(va, create=False, pgd=pgd)
         if addr is None:
             return None
         old = self._read(addr)

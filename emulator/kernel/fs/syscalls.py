@@ -234,38 +234,26 @@ def sys_llseek(k: Kernel, task: Task, a: list[int]) -> int:
     return 0
 
 
+#: struct stat64: ARM EABI aligns the 64-bit members to 8 (104 bytes), i386 packs them (96)
+STAT64_FORMAT = {"armv7": "<Q4xIIIIIQ4x4xqI4xQ6IQ", "x86": "<Q4xIIIIIQ4xqIQ6IQ"}
+
+
 def _pack_stat64(k: Kernel, st: Kstat) -> bytes:
-    dev, rdev = new_encode_dev(st.dev), new_encode_dev(st.rdev)
-    times = (*st.atime, *st.mtime, *st.ctime)
-    if k.machine.board.arch == "armv7":
-        return struct.pack(
-            "<Q4xIIIIIQ4x4xqI4xQ6IQ",
-            dev,
-            st.ino & 0xFFFF_FFFF,
-            st.mode,
-            st.nlink,
-            st.uid,
-            st.gid,
-            rdev,
-            st.size,
-            st.blksize,
-            st.blocks,
-            *times,
-            st.ino,
-        )
     return struct.pack(
-        "<Q4xIIIIIQ4xqIQ6IQ",
-        dev,
+        STAT64_FORMAT[k.machine.board.arch],
+        new_encode_dev(st.dev),
         st.ino & 0xFFFF_FFFF,
         st.mode,
         st.nlink,
         st.uid,
         st.gid,
-        rdev,
+        new_encode_dev(st.rdev),
         st.size,
         st.blksize,
         st.blocks,
-        *times,
+        *st.atime,
+        *st.mtime,
+        *st.ctime,
         st.ino,
     )
 
