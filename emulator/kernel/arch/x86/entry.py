@@ -157,21 +157,24 @@ def _gdt_page(k: Kernel) -> int:
     return pa
 
 
+_GENERAL_REGS = (
+    X.UC_X86_REG_EAX,
+    X.UC_X86_REG_EBX,
+    X.UC_X86_REG_ECX,
+    X.UC_X86_REG_EDX,
+    X.UC_X86_REG_ESI,
+    X.UC_X86_REG_EDI,
+    X.UC_X86_REG_EBP,
+)
+
+
 def start_thread(k: Kernel, entry: int, sp: int) -> None:
     """Load the GDT, then `iret` to CPL 3 at entry with the user stack (one instruction)."""
     cpu = cast("X86Cpu", k.cpu)
     uc = cpu.uc
+    for r in _GENERAL_REGS:
+        uc.reg_write(r, 0)
     if cpu.is_user():  # execve: already at CPL 3 with user segments, so a plain jump
-        for r in (
-            X.UC_X86_REG_EAX,
-            X.UC_X86_REG_EBX,
-            X.UC_X86_REG_ECX,
-            X.UC_X86_REG_EDX,
-            X.UC_X86_REG_ESI,
-            X.UC_X86_REG_EDI,
-            X.UC_X86_REG_EBP,
-        ):
-            uc.reg_write(r, 0)
         uc.reg_write(X.UC_X86_REG_ESP, sp)
         uc.reg_write(X.UC_X86_REG_EFLAGS, 0x202)
         cpu.pc = entry
@@ -182,16 +185,6 @@ def start_thread(k: Kernel, entry: int, sp: int) -> None:
     frame = struct.pack("<5I", entry, USER_CS, 0x202, sp, USER_DS)
     k.mem_write(frame_sp, frame)
     uc.reg_write(X.UC_X86_REG_ESP, frame_sp)
-    for r in (
-        X.UC_X86_REG_EAX,
-        X.UC_X86_REG_EBX,
-        X.UC_X86_REG_ECX,
-        X.UC_X86_REG_EDX,
-        X.UC_X86_REG_ESI,
-        X.UC_X86_REG_EDI,
-        X.UC_X86_REG_EBP,
-    ):
-        uc.reg_write(r, 0)
     insns = cpu.counter.insns  # the stub is the kernel's, not the program's
     uc.emu_start(IRET_STUB_VA, 0, count=RET_TO_USER_INSNS)
     cpu.counter.insns = insns
