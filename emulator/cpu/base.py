@@ -8,6 +8,8 @@ Unicorn runs guest code in slices. Python owns the page-granular and event-granu
   slice at the next device deadline.
 - Exceptions: Unicorn reports them (`UC_HOOK_INTR`, `UC_ERR_INSN_INVALID`) before any
   architectural entry happens, so the run loop performs the entry itself, per architecture.
+  A `trap_handler` (the kernel model's system-call entry) may instead finish an exception
+  inside the hook, and the guest runs on without leaving Unicorn (see `_on_intr`).
 - Instructions Unicorn treats as no-ops or stops on (ARM `wfi`) are found by scanning each
   executable page for their encodings when it is first mapped, and hooked at exactly those
   addresses (`UC_HOOK_CODE` with begin == end costs nothing elsewhere). x86 `hlt` needs no
@@ -46,7 +48,7 @@ if TYPE_CHECKING:
 
 PAGE_SIZE = 4096
 PAGE_MASK = ~(PAGE_SIZE - 1)
-#: `emu_start`'s `until`: an address no 32-bit guest can reach.
+#: `emu_start`'s `until` (ignored: the CPU runs with an empty list of exits).
 NEVER = 0xFFFF_FFFF_FFFF_FFF0
 
 
@@ -98,6 +100,26 @@ class GuestStop(Exception):
         self.status = status
 
 
+class RegBatch:
+    """Reads a fixed list of registers with one `uc_reg_read_batch` call (ctypes, about as
+    cheap as a single `reg_fast`)."""
+
+    def __init__(self, cpu: Cpu, reg_ids: Sequence[int]) -> None:
+        n = len(reg_ids)
+        self._uch = cpu._uch
+        self._n = n
+        self._ids = (ctypes.c_int * n)(*reg_ids)
+        # 64-bit slots, zeroed once: the 32-bit registers only ever write their low half
+        self._vals = (ctypes.c_uint64 * n)()
+        base = ctypes.addressof(self._vals)
+        self._ptrs = (ctypes.c_void_p * n)(*(base + 8 * i for i in range(n)))
+        self._read = _ucpy.uclib.uc_reg_read_batch
+
+    def read(self) -> list[int]:
+        self._read(self._uch, self._ids, self._ptrs, self._n)
+        return self._vals[:]
+
+
 class Cpu:
     arch: str = ""
     pc_reg: int = 0
@@ -114,6 +136,12 @@ class Cpu:
         self._reg_read = _ucpy.uclib.uc_reg_read
         self._reg_buf = ctypes.c_uint64()
         self._reg_ref = ctypes.byref(self._reg_buf)
+        self._reg_write = _ucpy.uclib.uc_reg_write
+        self._reg_wbuf = ctypes.c_uint64()
+        self._reg_wref = ctypes.byref(self._reg_wbuf)
+        self._batches: dict[tuple[int, ...], RegBatch] = {}
+        #: finishes an exception inside Unicorn's interrupt hook; True if it did (_on_intr)
+        self.trap_handler: Callable[[Fault], bool] | None = None
         self.fill_times: list[float] | None = None  # set to a list to time every fill
         self.fault: Fault | None = None
         self._exception_taken = False  # a walk fault or CPU exception ended this slice
@@ -122,6 +150,10 @@ class Cpu:
         self._special: dict[int, Callable[[int], bool]] = {}
         self._hooks: list[int] = []
         uc.ctl_set_tlb_mode(unicorn.UC_TLB_VIRTUAL)  # type: ignore[attr-defined]
+        # No exit address: `emu_start`'s `until` is ignored. With one, Unicorn invalidates
+        # the code at `until` whenever emulation stops or a hook writes the PC, which is a
+        # fetch-TLB fill of that page: a failed walk, and a spurious fault after a PC write.
+        uc.ctl_exits_enabled(True)
         self._hooks.append(uc.hook_add(unicorn.UC_HOOK_TLB_FILL, self._tlb_fill))
         self._hooks.append(uc.hook_add(unicorn.UC_HOOK_INTR, self._on_intr))
         self._map_bus()
@@ -330,6 +362,23 @@ class Cpu:
         self._reg_read(self._uch, reg_id, self._reg_ref)
         return self._reg_buf.value
 
+    def reg_write_fast(self, reg_id: int, value: int) -> None:
+        """Set a general register the fast way (not the PC: see `pc`)."""
+        self._reg_wbuf.value = value
+        self._reg_write(self._uch, reg_id, self._reg_wref)
+
+    def reg_batch(self, reg_ids: tuple[int, ...]) -> list[int]:
+        """Several registers read in one call (a system call's number and arguments)."""
+        batch = self._batches.get(reg_ids)
+        if batch is None:
+            batch = self._batches[reg_ids] = RegBatch(self, reg_ids)
+        return batch.read()
+
+    def request_stop(self) -> None:
+        """Stop before the next block, also from a hook that wrote the PC (Unicorn then
+        drops an `emu_stop` and runs on at the new PC; the block counter still stops)."""
+        self.counter.deadline = 0
+
     def pc_now(self) -> int:
         return self.reg_fast(self.pc_reg)
 
@@ -418,7 +467,21 @@ class Cpu:
         return None
 
     def _on_intr(self, uc: Uc, intno: int, _: object) -> None:
-        self.fault = self.describe_intr(intno)
+        """A CPU exception. The trap handler may finish it here (a system call the kernel
+        model completes without a task switch): the guest then runs on inside this same
+        `emu_start`, at the PC the handler left, and virtual time is counted exactly as if
+        the slice had ended here and the next one started (the block counter counts blocks
+        as they are entered either way). Anything else ends the slice for the run loop."""
+        fault = self.describe_intr(intno)
+        handler = self.trap_handler
+        if handler is not None:
+            try:
+                if handler(fault):
+                    return
+            except BaseException:
+                self.request_stop()  # the binding records it and re-raises from emu_start
+                raise
+        self.fault = fault
         self._exception_taken = True
         uc.emu_stop()
 
