@@ -140,6 +140,7 @@ class Cpu:
         self._reg_wbuf = ctypes.c_uint64()
         self._reg_wref = ctypes.byref(self._reg_wbuf)
         self._batches: dict[tuple[int, ...], RegBatch] = {}
+        self._utlb: dict[tuple[int, AccessType], int] = {}  # user_paddr's page -> physical
         #: finishes an exception inside Unicorn's interrupt hook; True if it did (_on_intr)
         self.trap_handler: Callable[[Fault], bool] | None = None
         self.fill_times: list[float] | None = None  # set to a list to time every fill
@@ -195,6 +196,7 @@ class Cpu:
     def flush_tlb(self) -> None:
         """Drop every TLB entry (after Python changed live page tables or views)."""
         self.uc.ctl(unicorn.UC_CTL_TLB_FLUSH, unicorn.UC_CTL_IO_WRITE)
+        self._utlb.clear()
 
     # -- translation ------------------------------------------------------------------------
 
@@ -266,6 +268,21 @@ class Cpu:
         if isinstance(res, WalkFault):
             raise TranslationFault(res)
         return res
+
+    def user_paddr(self, vaddr: int, access: AccessType) -> int:
+        """The physical address of a user-mode access the kernel makes for a system call
+        (uaccess), through a small software TLB of 4 KiB pages. It is dropped with Unicorn's
+        TLB (`flush_tlb`: Python changed live tables, TTBR0/CR3, DACR...) and when guest
+        code changes the translation registers or does TLB maintenance. A fault raises
+        TranslationFault and is not remembered."""
+        key = (vaddr & PAGE_MASK, access)
+        base = self._utlb.get(key)
+        if base is None:
+            base = self.translate(vaddr, access, user=True).paddr & PAGE_MASK
+            if len(self._utlb) >= 64:
+                self._utlb.clear()
+            self._utlb[key] = base
+        return base | (vaddr & ~PAGE_MASK)
 
     def virt_to_phys(self, vaddr: int) -> int:
         return self.translate(vaddr).paddr

@@ -278,6 +278,7 @@ class X86Cpu(Cpu):
         name = insn.mnemonic
         if name == "mov" and insn.op_str.startswith("cr") or name in ("wrmsr", "invlpg"):
             self._mmu_state = None
+            self._utlb.clear()
             if self.cache is not None:
                 self.cache.mappings_changed()
             return False

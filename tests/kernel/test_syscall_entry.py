@@ -82,3 +82,18 @@ def test_calls_in_the_hook_behave_exactly_as_calls_that_end_the_slice(arch, name
         slow.time_ns,
     )
     assert fast_slices < slow_slices
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_user_accesses_follow_munmap_mprotect_and_remapping_at_once(arch):
+    # copy_from_user/copy_to_user cache translations: a mapping change must drop them
+    result, out, _ = run(arch, "uaccess_linux")
+    assert result.status == 0, result.message
+    assert out.decode().splitlines() == [
+        "write mapped: 3",
+        "write unmapped: -1 errno=14",  # EFAULT, not the freed page
+        "remapped reads: new",
+        "read into read-only: -1 errno=14",  # a read translation is not a write one
+        "write from read-only: 3",
+        "write unmapped again: -1 errno=14",
+    ]

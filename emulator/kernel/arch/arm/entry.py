@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, cast
 from unicorn import arm_const as A
 
 from emulator.cpu.arm import CPSR_T, MODE_USR
+from emulator.kernel import syscalls
 
 if TYPE_CHECKING:
     from emulator.cpu.arm import ArmCpu
@@ -132,8 +133,6 @@ def handle_syscall(k: Kernel, fault: Fault) -> None:
 
     The return to user space is this function's end: work to do on the way out (pending
     signals) goes there, after the result is set."""
-    from emulator.kernel import syscalls
-
     cpu = cast("ArmCpu", k.cpu)
     nr, *args = cpu.reg_batch(_SYSCALL_REGS)
     if nr == 0xF0005:  # set_tls: TPIDRURO, read by user space with mrc p15,0,rX,c13,c0,3

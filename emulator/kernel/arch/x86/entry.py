@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, cast
 
 from unicorn import x86_const as X
 
+from emulator.kernel import syscalls
 from emulator.mmu import MemType
 
 if TYPE_CHECKING:
@@ -239,8 +240,6 @@ def handle_syscall(k: Kernel, fault: Fault) -> None:
 
     The return to user space is this function's end: work to do on the way out (pending
     signals) goes there, after the result is set."""
-    from emulator.kernel import syscalls
-
     cpu = cast("X86Cpu", k.cpu)
     nr, *args = cpu.reg_batch(_SYSCALL_REGS)
     if nr == 243:
