@@ -26,7 +26,7 @@ from emulator.board import Board
 from emulator.bus import PhysBus
 from emulator.cache import CacheConfig, CacheModel, Hazard
 from emulator.clock import Clock
-from emulator.cpu.base import Cpu, Fault, GuestStop, Stop
+from emulator.cpu.base import Cpu, GuestStop, Stop
 from emulator.device import (
     BoardInfo,
     DeviceContext,
@@ -185,7 +185,7 @@ class Machine:
 
     # -- the run loop ----------------------------------------------------------------------
 
-    def _kernel_trap(self, fault: Fault) -> bool:
+    def _kernel_trap(self, intno: int) -> bool:
         """A system call, finished inside Unicorn's interrupt hook (no slice end): the
         emu_stop / emu_start round trip was most of a call's cost. The slice still ends, at
         the next block, when the run loop has work: a task to switch to (the caller blocked
@@ -194,9 +194,9 @@ class Machine:
         if kernel is None or self.exit_status is not None:
             return False
         entry = kernel.arch_entry
-        if not entry.is_syscall(fault):
+        if intno != entry.SYSCALL_TRAP:
             return False
-        entry.handle_syscall(kernel, fault)
+        entry.handle_syscall(kernel)
         pm = kernel.subsystems.get("process")
         if self.exit_status is not None or (pm is not None and pm.need_resched):
             self.cpu.request_stop()

@@ -141,8 +141,9 @@ class Cpu:
         self._reg_wref = ctypes.byref(self._reg_wbuf)
         self._batches: dict[tuple[int, ...], RegBatch] = {}
         self._utlb: dict[tuple[int, AccessType], int] = {}  # user_paddr's page -> physical
-        #: finishes an exception inside Unicorn's interrupt hook; True if it did (_on_intr)
-        self.trap_handler: Callable[[Fault], bool] | None = None
+        #: finishes a CPU exception (by number) inside Unicorn's interrupt hook; True if it
+        #: did (_on_intr)
+        self.trap_handler: Callable[[int], bool] | None = None
         self.fill_times: list[float] | None = None  # set to a list to time every fill
         self.fault: Fault | None = None
         self._exception_taken = False  # a walk fault or CPU exception ended this slice
@@ -156,7 +157,21 @@ class Cpu:
         # fetch-TLB fill of that page: a failed walk, and a spurious fault after a PC write.
         uc.ctl_exits_enabled(True)
         self._hooks.append(uc.hook_add(unicorn.UC_HOOK_TLB_FILL, self._tlb_fill))
-        self._hooks.append(uc.hook_add(unicorn.UC_HOOK_INTR, self._on_intr))
+        self._hook_error: BaseException | None = None
+        self._intr_cb = _ucpy.HOOK_INTR_CFUNC(self._on_intr)
+        handle = _ucpy.uc_hook_h()
+        err = _ucpy.uclib.uc_hook_add(
+            uc._uch,
+            ctypes.byref(handle),
+            unicorn.UC_HOOK_INTR,
+            ctypes.cast(self._intr_cb, ctypes.c_void_p),
+            None,
+            ctypes.c_uint64(1),
+            ctypes.c_uint64(0),
+        )
+        if err != unicorn.UC_ERR_OK:
+            raise UcError(err)
+        self._hooks.append(handle.value)
         self._map_bus()
         self.cache: CacheModel | None = None
         self.counter = BlockCounter(uc, self.count_block)
@@ -419,7 +434,9 @@ class Cpu:
         try:
             self.uc.emu_start(self.start_address(), NEVER)
         except UcError as e:
+            self._raise_hook_error()
             return self._on_uc_error(e)
+        self._raise_hook_error()
         if self.fault is not None:
             if not self.fault.pc:
                 self.fault.pc = self.pc
@@ -427,6 +444,14 @@ class Cpu:
         if self.counter.take_stopped():
             return Stop.DEADLINE
         return Stop.REQUESTED
+
+    def _raise_hook_error(self) -> None:
+        """An exception from a hook called directly through ctypes surfaces here."""
+        e = self._hook_error
+        if e is not None:
+            self._hook_error = None
+            self.counter.take_stopped()
+            raise e
 
     def _on_uc_error(self, e: UcError) -> Stop:
         self.counter.take_stopped()
@@ -483,24 +508,28 @@ class Cpu:
         """The first address the data access of the instruction at `pc` touches."""
         return None
 
-    def _on_intr(self, uc: Uc, intno: int, _: object) -> None:
-        """A CPU exception. The trap handler may finish it here (a system call the kernel
-        model completes without a task switch): the guest then runs on inside this same
-        `emu_start`, at the PC the handler left, and virtual time is counted exactly as if
-        the slice had ended here and the next one started (the block counter counts blocks
-        as they are entered either way). Anything else ends the slice for the run loop."""
-        fault = self.describe_intr(intno)
-        handler = self.trap_handler
-        if handler is not None:
-            try:
-                if handler(fault):
-                    return
-            except BaseException:
-                self.request_stop()  # the binding records it and re-raises from emu_start
-                raise
-        self.fault = fault
+    def _on_intr(self, uch: object, intno: int, _: object) -> None:
+        """A CPU exception (a ctypes callback registered with uc_hook_add directly: the
+        binding's wrapper frames cost a noticeable part of a system call).
+
+        The trap handler may finish it here (a system call the kernel model completes
+        without a task switch): the guest then runs on inside this same `emu_start`, at the
+        PC the handler left, and virtual time is counted exactly as if the slice had ended
+        here and the next one started (the block counter counts blocks as they are entered
+        either way). Anything else ends the slice for the run loop."""
+        try:
+            handler = self.trap_handler
+            if handler is not None and handler(intno):
+                return
+            self.fault = self.describe_intr(intno)
+        except BaseException as e:  # noqa: BLE001 - must not unwind through C: re-raised
+            if self._hook_error is None:
+                self._hook_error = e
+            self.request_stop()
+            self.uc.emu_stop()
+            return
         self._exception_taken = True
-        uc.emu_stop()
+        self.uc.emu_stop()
 
     def describe_intr(self, intno: int) -> Fault:
         raise NotImplementedError

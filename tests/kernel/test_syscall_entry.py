@@ -97,3 +97,20 @@ def test_user_accesses_follow_munmap_mprotect_and_remapping_at_once(arch):
         "write from read-only: 3",
         "write unmapped again: -1 errno=14",
     ]
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_an_exception_in_a_system_call_surfaces_from_the_run_and_stops_the_guest(arch, monkeypatch):
+    from emulator.kernel import syscalls
+
+    calls = []
+
+    def broken(k, task, a):  # type: ignore[no-untyped-def]
+        calls.append(a[0])
+        raise RuntimeError("bug in a system call")
+
+    monkeypatch.setitem(syscalls.SYSCALLS, "getpid", broken)
+    machine, _ = boot(arch, "bench_getpid_linux", "100")
+    with pytest.raises(RuntimeError, match="bug in a system call"):
+        machine.run()
+    assert len(calls) == 1  # raised from inside Unicorn's hook, and nothing ran after it

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, cast
 
 from unicorn import arm_const as A
 
-from emulator.cpu.arm import CPSR_T, MODE_USR
+from emulator.cpu.arm import CPSR_T, EXCP_SWI, MODE_USR
 from emulator.kernel import syscalls
 
 if TYPE_CHECKING:
@@ -122,11 +122,15 @@ def start_thread(k: Kernel, entry: int, sp: int) -> None:
 _SYSCALL_REGS = (A.UC_ARM_REG_R7, *(A.UC_ARM_REG_R0 + i for i in range(7)))
 
 
+#: the CPU exception number of `svc` as Unicorn reports it (QEMU's EXCP_SWI)
+SYSCALL_TRAP = EXCP_SWI
+
+
 def is_syscall(fault: Fault) -> bool:
     return fault.kind == "svc"
 
 
-def handle_syscall(k: Kernel, fault: Fault) -> None:
+def handle_syscall(k: Kernel) -> None:
     """vector_swi: run the call, then ret_fast_syscall puts the result in r0. Runs inside
     Unicorn's interrupt hook (Machine._kernel_trap), so it must not assume the CPU stopped:
     a change of PC here takes effect as the guest resumes.
@@ -144,7 +148,7 @@ def handle_syscall(k: Kernel, fault: Fault) -> None:
     else:
         result = syscalls.dispatch(k, SYSCALL_NAMES.get(nr), nr, args)
     if result is syscalls.RESTART:  # blocked: run the svc again when woken
-        cpu.pc = fault.pc - (2 if cpu.thumb() else 4)
+        cpu.pc = cpu.pc - (2 if cpu.thumb() else 4)
     else:
         cpu.reg_write_fast(A.UC_ARM_REG_R0, result & 0xFFFF_FFFF)
 
@@ -154,7 +158,7 @@ def handle_fault(k: Kernel, fault: Fault) -> None:
     from emulator.kernel.process import SIGSEGV, deliver_fault_signal, processes
 
     if is_syscall(fault):
-        handle_syscall(k, fault)
+        handle_syscall(k)
         return
     pm = processes(k)
     if fault.kind in ("data", "prefetch"):

@@ -229,11 +229,15 @@ _SYSCALL_REGS = (
 )
 
 
+#: the vector of `int $0x80` (IA32_SYSCALL_VECTOR)
+SYSCALL_TRAP = 0x80
+
+
 def is_syscall(fault: Fault) -> bool:
-    return fault.kind == "int" and fault.intno == 0x80
+    return fault.kind == "int" and fault.intno == SYSCALL_TRAP
 
 
-def handle_syscall(k: Kernel, fault: Fault) -> None:
+def handle_syscall(k: Kernel) -> None:
     """entry_INT80_32: run the call, the result goes to eax. Runs inside Unicorn's interrupt
     hook (Machine._kernel_trap), so it must not assume the CPU stopped: a change of EIP here
     takes effect as the guest resumes.
@@ -247,7 +251,7 @@ def handle_syscall(k: Kernel, fault: Fault) -> None:
     else:
         result = syscalls.dispatch(k, SYSCALL_NAMES.get(nr), nr, args)
     if result is syscalls.RESTART:  # blocked: run `int $0x80` again when woken
-        cpu.pc = fault.pc - 2
+        cpu.pc = cpu.pc - 2
     else:
         cpu.reg_write_fast(X.UC_X86_REG_EAX, result & 0xFFFF_FFFF)
 
@@ -256,7 +260,7 @@ def handle_fault(k: Kernel, fault: Fault) -> None:
     from emulator.kernel.process import SIGSEGV, deliver_fault_signal, processes
 
     if is_syscall(fault):
-        handle_syscall(k, fault)
+        handle_syscall(k)
         return
     if fault.kind == "int" and fault.intno == 14:
         status = fault.status or 0
