@@ -6,6 +6,10 @@ rising interrupt line), or at a CPU exception. Between slices Python fires due e
 pending interrupts if the CPU has them unmasked (performing the architectural entry), delivers
 exceptions, and when the CPU waits (`wfi`/`hlt`) jumps virtual time to the next event.
 
+Under the kernel model a system call does not end the slice: it is finished inside Unicorn's
+interrupt hook (`_kernel_trap`), and the slice ends at the next block only when the run loop
+must switch tasks or the machine exits.
+
 A pending interrupt the CPU has masked is polled with slices that start at 1000 instructions
 and double up to 2^20, so an IRQ is taken soon after the guest unmasks it without slowing a
 guest that keeps interrupts masked for long. All of it depends only on the instruction stream:
