@@ -114,3 +114,15 @@ def test_an_exception_in_a_system_call_surfaces_from_the_run_and_stops_the_guest
     with pytest.raises(RuntimeError, match="bug in a system call"):
         machine.run()
     assert len(calls) == 1  # raised from inside Unicorn's hook, and nothing ran after it
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_a_bus_error_in_kernel_code_during_a_call_fails_the_call_not_the_guest(arch):
+    # read() of /dev/mem at a misaligned register: the Python kernel sees the bus error as
+    # an exception (EFAULT), even though the call runs inside Unicorn's hook
+    result, out, _ = run(arch, "devmem_err_linux")
+    assert result.status == 0, result.message
+    assert out.decode().splitlines() == [
+        "misaligned read(): -1 errno=14",
+        "aligned read(): 4, ID 534f434c",
+    ]
