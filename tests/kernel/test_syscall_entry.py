@@ -26,7 +26,9 @@ def boot(arch: str, name: str, *args: str) -> tuple[Machine, HostConsole]:
     return machine, console
 
 
-def run(arch: str, name: str, *args: str, in_hook: bool = True) -> tuple[RunResult, bytes, int]:
+def run(
+    arch: str, name: str, *args: str, in_hook: bool = True, max_insns: int | None = None
+) -> tuple[RunResult, bytes, int]:
     """(result, console output, slices run); in_hook=False ends a slice at every call."""
     machine, console = boot(arch, name, *args)
     if not in_hook:
@@ -40,7 +42,7 @@ def run(arch: str, name: str, *args: str, in_hook: bool = True) -> tuple[RunResu
         return run_slice()
 
     machine.cpu.run_slice = counting  # type: ignore[method-assign]
-    return machine.run(), bytes(console.output), slices
+    return machine.run(max_insns), bytes(console.output), slices
 
 
 @pytest.mark.parametrize("arch", ARCHES)
@@ -126,3 +128,13 @@ def test_a_bus_error_in_kernel_code_during_a_call_fails_the_call_not_the_guest(a
         "misaligned read(): -1 errno=14",
         "aligned read(): 4, ID 534f434c",
     ]
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_max_insns_stops_at_the_same_instruction_with_calls_in_the_hook(arch):
+    full, _, _ = run(arch, "bench_getpid_linux", "200", in_hook=False)
+    for limit in range(full.insns // 2, full.insns // 2 + 40, 7):
+        fast, _, _ = run(arch, "bench_getpid_linux", "200", max_insns=limit)
+        slow, _, _ = run(arch, "bench_getpid_linux", "200", in_hook=False, max_insns=limit)
+        assert fast.reason == slow.reason == "max-insns"
+        assert (fast.insns, fast.time_ns) == (slow.insns, slow.time_ns)
