@@ -69,14 +69,23 @@ def test_the_block_counter_does_not_miss_once_per_system_call(arch):
 
 @pytest.mark.parametrize("arch", ARCHES)
 @pytest.mark.parametrize(
-    "name", ["fork_linux", "exec_linux", "pipe_linux", "sleep_linux", "sigsegv_linux"]
+    "name, args, status",
+    [
+        ("fork_linux", (), 0),
+        ("exec_linux", (), 0),
+        ("pipe_linux", (), 0),
+        ("sleep_linux", (), 0),
+        ("sigsegv_linux", (), 0),
+        ("trapafter_linux", ("ud",), 128 + 4),  # CPU exceptions in the slice after calls
+        ("trapafter_linux", ("int3",), 128 + 5),
+    ],
 )
-def test_calls_in_the_hook_behave_exactly_as_calls_that_end_the_slice(arch, name):
+def test_calls_in_the_hook_behave_exactly_as_calls_that_end_the_slice(arch, name, args, status):
     # blocking (wait4, pipes), exec, fork, nanosleep and sigreturn all change the PC, the
     # task or the clock from inside the hook: same output, instruction count and time
-    fast, fast_out, fast_slices = run(arch, name)
-    slow, slow_out, slow_slices = run(arch, name, in_hook=False)
-    assert fast.status == 0, fast.message
+    fast, fast_out, fast_slices = run(arch, name, *args)
+    slow, slow_out, slow_slices = run(arch, name, *args, in_hook=False)
+    assert fast.status == status, fast.message
     assert (fast_out, fast.status, fast.insns, fast.time_ns) == (
         slow_out,
         slow.status,
