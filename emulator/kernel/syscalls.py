@@ -29,7 +29,7 @@ from emulator.kernel.process import (
 if TYPE_CHECKING:
     from emulator.kernel.core import Kernel
 
-EPERM, ENOENT, EBADF, ENOMEM, EFAULT, EINVAL, ENOTTY, ENOSYS = 1, 2, 9, 12, 14, 22, 25, 38
+EPERM, ENOENT, ESRCH, EBADF, ENOMEM, EFAULT, EINVAL, ENOTTY, ENOSYS = 1, 2, 3, 9, 12, 14, 22, 25, 38
 MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x10, 0x20
 MAP_FIXED_NOREPLACE = 0x100000
 
@@ -213,6 +213,45 @@ def sys_getppid(k: Kernel, task: Task, a: list[int]) -> int:
 @syscall("getegid")
 def sys_getuid(k: Kernel, task: Task, a: list[int]) -> int:
     return 0
+
+
+@syscall("getgroups32")
+@syscall("getgroups")
+def sys_getgroups(k: Kernel, task: Task, a: list[int]) -> int:
+    """kernel/groups.c: root with no supplementary groups."""
+    return 0 if a[0] < 0x8000_0000 else -EINVAL
+
+
+@syscall("setgroups32")
+@syscall("setgroups")
+def sys_setgroups(k: Kernel, task: Task, a: list[int]) -> int:
+    return 0 if a[0] <= 65536 else -EINVAL
+
+
+@syscall("sched_getaffinity")
+def sys_sched_getaffinity(k: Kernel, task: Task, a: list[int]) -> int:
+    """kernel/sched/core.c: one CPU. Returns the bytes written (a 32-bit cpumask, as for
+    NR_CPUS <= 32), -EINVAL when the buffer is smaller than that or not a multiple of a long."""
+    pid, size, mask = a[0], a[1], a[2]
+    if size < 4 or size & 3:
+        return -EINVAL
+    if pid not in (0, task.pid) and processes(k).tasks.get(pid) is None:
+        return -ESRCH
+    copy_to_user(k, mask, struct.pack("<I", 1))
+    return 4
+
+
+@syscall("sched_setaffinity")
+def sys_sched_setaffinity(k: Kernel, task: Task, a: list[int]) -> int:
+    mask = copy_from_user(k, a[2], min(a[1], 4)) if a[1] else b""
+    return 0 if int.from_bytes(mask, "little") & 1 else -EINVAL
+
+
+@syscall("rseq")
+def sys_rseq(k: Kernel, task: Task, a: list[int]) -> int:
+    """Restartable sequences are not modelled: -ENOSYS, as a kernel without CONFIG_RSEQ
+    answers (the C libraries expect it, so it is not reported)."""
+    return -ENOSYS
 
 
 @syscall("set_tid_address")
@@ -438,7 +477,21 @@ def sys_nanosleep(k: Kernel, task: Task, a: list[int]) -> int:
 
 @syscall("clock_nanosleep_time64")
 def sys_clock_nanosleep_time64(k: Kernel, task: Task, a: list[int]) -> int:
-    sec, nsec = struct.unpack("<qq", copy_from_user(k, a[2], 16))
+    return _clock_nanosleep(k, a, "<qq")
+
+
+@syscall("clock_nanosleep")
+def sys_clock_nanosleep(k: Kernel, task: Task, a: list[int]) -> int:
+    """The 32-bit form (old_timespec32), which glibc's sleep() uses."""
+    return _clock_nanosleep(k, a, "<ii")
+
+
+def _clock_nanosleep(k: Kernel, a: list[int], fmt: str) -> int:
+    if a[0] not in (0, 1, 7):  # CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME
+        return -EINVAL
+    sec, nsec = struct.unpack(fmt, copy_from_user(k, a[2], struct.calcsize(fmt)))
+    if sec < 0 or not 0 <= nsec < 1_000_000_000:
+        return -EINVAL
     ns = sec * 1_000_000_000 + nsec
     if a[1] & 1:  # TIMER_ABSTIME
         ns -= k.machine.clock.now()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, cast
 from unicorn import arm_const as A
 
 from emulator.cpu.arm import CPSR_T, MODE_USR
+from emulator.kernel.arch.arm.syscall_table import SYSCALL_TABLE
 
 if TYPE_CHECKING:
     from emulator.cpu.arm import ArmCpu
@@ -29,7 +30,7 @@ HWCAP2 = 0
 
 RETURN_REG, SP_REG = A.UC_ARM_REG_R0, A.UC_ARM_REG_SP
 
-SYSCALL_NAMES = {
+SYSCALL_NAMES = SYSCALL_TABLE | {  # the full table, and the names our entry code relies on
     1: "exit",
     2: "fork",
     407: "clock_nanosleep_time64",

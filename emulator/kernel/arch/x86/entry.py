@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, cast
 
 from unicorn import x86_const as X
 
+from emulator.kernel.arch.x86.syscall_table import SYSCALL_TABLE
 from emulator.mmu import MemType
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ RET_TO_USER_INSNS = 9
 
 RETURN_REG, SP_REG = X.UC_X86_REG_EAX, X.UC_X86_REG_ESP
 
-SYSCALL_NAMES = {
+SYSCALL_NAMES = SYSCALL_TABLE | {  # the full table, and the names our entry code relies on
     1: "exit",
     2: "fork",
     407: "clock_nanosleep_time64",
