@@ -10,6 +10,10 @@ cache (`<cache>/busybox/<version>/<arch>/busybox`) for later runs, as the zig-bu
 is kept. The .deb is read with the standard library: an `ar` archive whose `data.tar.xz`
 member holds `./bin/busybox`.
 
+Debian's pool keeps only a suite's current version, so when a point release replaces the
+pinned one the package is found through the suite's `Packages.xz` index instead (its
+Filename and SHA256 fields); the cache then holds that version.
+
 `SOCLAB_BUSYBOX_DEB_DIR` names a directory holding the two .deb files under their Debian
 names, for machines without network access; they are checked against the same digests.
 """
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import lzma
 import os
 import sys
 import tarfile
@@ -29,6 +34,8 @@ from pathlib import Path
 from firmware.build import cache_dir
 
 VERSION = "1.35.0-4+deb12u1+b1"
+MIRROR = "http://deb.debian.org/debian"
+SUITE = "bookworm"
 
 
 @dataclass(frozen=True)
@@ -44,7 +51,7 @@ class Package:
     def urls(self) -> list[str]:
         quoted = self.filename.replace("+", "%2B")
         return [
-            f"http://deb.debian.org/debian/pool/main/b/busybox/{self.filename}",
+            f"{MIRROR}/pool/main/b/busybox/{self.filename}",
             f"https://snapshot.debian.org/archive/debian/20250520T000000Z/pool/main/b/busybox/{quoted}",
         ]
 
@@ -67,7 +74,18 @@ def busybox(arch: str) -> Path:
     target = cache_dir() / "busybox" / VERSION / pkg.deb_arch / "busybox"
     if target.exists():
         return target
-    deb = _fetch(pkg)
+    newer = sorted((cache_dir() / "busybox").glob(f"*/{pkg.deb_arch}/busybox"))
+    if newer:
+        return newer[-1]
+    try:
+        deb = _fetch(pkg)
+    except BusyboxUnavailable as pinned_error:
+        current = _from_index(pkg)
+        if current is None:
+            raise pinned_error from None
+        pkg, version = current
+        target = cache_dir() / "busybox" / version / pkg.deb_arch / "busybox"
+        deb = _fetch(pkg)
     binary = _extract(deb, "./bin/busybox")
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent)
@@ -76,6 +94,37 @@ def busybox(arch: str) -> Path:
     os.chmod(tmp, 0o755)
     os.replace(tmp, target)  # atomic: parallel test workers may race to the same file
     return target
+
+
+@dataclass(frozen=True)
+class IndexedPackage(Package):
+    path: str = ""
+
+    @property
+    def filename(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+    @property
+    def urls(self) -> list[str]:
+        return [f"{MIRROR}/{self.path}"]
+
+
+def _from_index(pkg: Package) -> tuple[Package, str] | None:
+    """The suite's current busybox-static for an architecture, from its Packages index."""
+    url = f"{MIRROR}/dists/{SUITE}/main/binary-{pkg.deb_arch}/Packages.xz"
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            text = lzma.decompress(response.read()).decode("utf-8", "replace")
+    except (OSError, lzma.LZMAError):
+        return None
+    for stanza in text.split("\n\n"):
+        fields = dict(
+            line.split(": ", 1) for line in stanza.splitlines() if ": " in line and line[0] != " "
+        )
+        if fields.get("Package") == "busybox-static" and {"Filename", "SHA256"} <= fields.keys():
+            version = fields.get("Version", "current").split(":")[-1]
+            return IndexedPackage(pkg.deb_arch, fields["SHA256"], fields["Filename"]), version
+    return None
 
 
 def _fetch(pkg: Package) -> bytes:

@@ -104,3 +104,39 @@ def test_devmem_reads_the_syscon_id_and_strict_devmem_refuses_dram(capsys, arch,
     dram = "0x00100000" if arch == "x86" else "0x60100000"
     status, out, _ = bb(capsys, arch, None, "devmem", dram)
     assert (status, out) == (1, "devmem: mmap: Operation not permitted\n")
+
+
+def _deb(files: dict[str, bytes]) -> bytes:
+    """A minimal .deb: an ar archive with debian-binary and data.tar.xz."""
+    import io
+    import tarfile
+
+    tar_bytes = io.BytesIO()
+    with tarfile.open(fileobj=tar_bytes, mode="w:xz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    out = b"!<arch>\n"
+    for name, data in (("debian-binary", b"2.0\n"), ("data.tar.xz", tar_bytes.getvalue())):
+        out += f"{name:<16}{0:<12}{0:<6}{0:<6}{644:<8}{len(data):<10}`\n".encode() + data
+        out += b"\n" if len(data) & 1 else b""
+    return out
+
+
+def test_the_package_is_checked_against_its_pinned_digest_and_unpacked(tmp_path, monkeypatch):
+    import firmware.busybox as fb
+
+    deb = _deb({"./bin/busybox": b"\x7fELF fake"})
+    pkg = fb.Package("armhf", hashlib.sha256(deb).hexdigest())
+    monkeypatch.setitem(fb.PACKAGES, "armv7", pkg)
+    monkeypatch.setattr(fb.Package, "urls", property(lambda self: []))
+    monkeypatch.setattr(fb, "_from_index", lambda pkg: None)
+    monkeypatch.setenv("SOCLAB_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SOCLAB_BUSYBOX_DEB_DIR", str(tmp_path))
+    (tmp_path / pkg.filename).write_bytes(deb[:-1] + b"X")  # corrupted
+    with pytest.raises(fb.BusyboxUnavailable, match="expected"):
+        fb.busybox("armv7")
+    (tmp_path / pkg.filename).write_bytes(deb)
+    path = fb.busybox("armv7")
+    assert path.read_bytes() == b"\x7fELF fake" and path.stat().st_mode & 0o111
