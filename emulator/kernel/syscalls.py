@@ -15,6 +15,7 @@ import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from emulator.cpu.base import TranslationFault
 from emulator.kernel.core import PAGE_SIZE
 from emulator.kernel.process import (
     PROT_EXEC,
@@ -25,6 +26,7 @@ from emulator.kernel.process import (
     page_align,
     processes,
 )
+from emulator.mmu import AccessType
 
 if TYPE_CHECKING:
     from emulator.kernel.core import Kernel
@@ -54,41 +56,35 @@ class Efault(Exception):
 
 def copy_from_user(k: Kernel, addr: int, size: int) -> bytes:
     """Read user memory as user mode would; a bad pointer raises Efault."""
-    from emulator.cpu.base import TranslationFault
-    from emulator.mmu import AccessType
-
     out = bytearray()
     pm = processes(k)
     while size > 0:
         n = min(size, PAGE_SIZE - (addr & (PAGE_SIZE - 1)))
         try:
-            tr = k.cpu.translate(addr, AccessType.READ, user=True)
+            pa = k.cpu.user_paddr(addr, AccessType.READ)
         except TranslationFault:
             task = pm.current
             if task is None or pm.handle_user_fault(addr, False, False):
                 raise Efault from None
-            tr = k.cpu.translate(addr, AccessType.READ, user=True)
-        out += k.phys_read(tr.paddr, n)
+            pa = k.cpu.user_paddr(addr, AccessType.READ)
+        out += k.phys_read(pa, n)
         addr += n
         size -= n
     return bytes(out)
 
 
 def copy_to_user(k: Kernel, addr: int, data: bytes) -> None:
-    from emulator.cpu.base import TranslationFault
-    from emulator.mmu import AccessType
-
     pm = processes(k)
     view = memoryview(data)
     while view:
         n = min(len(view), PAGE_SIZE - (addr & (PAGE_SIZE - 1)))
         try:
-            tr = k.cpu.translate(addr, AccessType.WRITE, user=True)
+            pa = k.cpu.user_paddr(addr, AccessType.WRITE)
         except TranslationFault:
             if pm.current is None or pm.handle_user_fault(addr, True, False):
                 raise Efault from None
-            tr = k.cpu.translate(addr, AccessType.WRITE, user=True)
-        k.phys_write(tr.paddr, bytes(view[:n]))
+            pa = k.cpu.user_paddr(addr, AccessType.WRITE)
+        k.phys_write(pa, bytes(view[:n]))
         addr += n
         view = view[n:]
 

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, cast
 
 from unicorn import arm_const as A
 
-from emulator.cpu.arm import CPSR_T, MODE_USR
+from emulator.cpu.arm import CPSR_T, EXCP_SWI, MODE_USR
+from emulator.kernel import syscalls
 from emulator.kernel.arch.arm.syscall_table import SYSCALL_TABLE
 
 if TYPE_CHECKING:
@@ -118,27 +119,47 @@ def start_thread(k: Kernel, entry: int, sp: int) -> None:
     uc.reg_write(A.UC_ARM_REG_PC, entry)
 
 
+#: r7 (the call number), then the arguments r0–r6: read in one batch per call
+_SYSCALL_REGS = (A.UC_ARM_REG_R7, *(A.UC_ARM_REG_R0 + i for i in range(7)))
+
+
+#: the CPU exception number of `svc` as Unicorn reports it (QEMU's EXCP_SWI)
+SYSCALL_TRAP = EXCP_SWI
+
+
+def is_syscall(fault: Fault) -> bool:
+    return fault.kind == "svc"
+
+
+def handle_syscall(k: Kernel) -> None:
+    """vector_swi: run the call, then ret_fast_syscall puts the result in r0. Runs inside
+    Unicorn's interrupt hook (Machine._kernel_trap), so it must not assume the CPU stopped:
+    a change of PC here takes effect as the guest resumes.
+
+    The return to user space is this function's end: work to do on the way out (pending
+    signals) goes there, after the result is set."""
+    cpu = cast("ArmCpu", k.cpu)
+    nr, *args = cpu.reg_batch(_SYSCALL_REGS)
+    if nr == 0xF0005:  # set_tls: TPIDRURO, read by user space with mrc p15,0,rX,c13,c0,3
+        cpu.uc.reg_write(A.UC_ARM_REG_CP_REG, (15, 0, 0, 13, 0, 0, 3, args[0]))
+        result = 0
+    elif nr == 0xF0002:  # cacheflush(start, end, flags): clean D, invalidate I
+        cpu.cache_maintenance("clean", args[0], max(0, args[1] - args[0]))
+        result = 0
+    else:
+        result = syscalls.dispatch(k, SYSCALL_NAMES.get(nr), nr, args)
+    if result is syscalls.RESTART:  # blocked: run the svc again when woken
+        cpu.pc = cpu.pc - (2 if cpu.thumb() else 4)
+    else:
+        cpu.reg_write_fast(A.UC_ARM_REG_R0, result & 0xFFFF_FFFF)
+
+
 def handle_fault(k: Kernel, fault: Fault) -> None:
     """An exception taken from user mode: a system call, a page fault, or a signal."""
-    from emulator.kernel import syscalls
     from emulator.kernel.process import SIGSEGV, deliver_fault_signal, processes
 
-    cpu = cast("ArmCpu", k.cpu)
-    if fault.kind == "svc":
-        nr = cpu.reg_fast(A.UC_ARM_REG_R7)
-        args = [cpu.reg_fast(A.UC_ARM_REG_R0 + i) for i in range(7)]
-        if nr == 0xF0005:  # set_tls: TPIDRURO, read by user space with mrc p15,0,rX,c13,c0,3
-            cpu.uc.reg_write(A.UC_ARM_REG_CP_REG, (15, 0, 0, 13, 0, 0, 3, args[0]))
-            result = 0
-        elif nr == 0xF0002:  # cacheflush(start, end, flags): clean D, invalidate I
-            cpu.cache_maintenance("clean", args[0], max(0, args[1] - args[0]))
-            result = 0
-        else:
-            result = syscalls.dispatch(k, SYSCALL_NAMES.get(nr), nr, args)
-        if result is syscalls.RESTART:  # blocked: run the svc again when woken
-            cpu.pc = cpu.pc - (2 if cpu.thumb() else 4)
-        else:
-            cpu.uc.reg_write(A.UC_ARM_REG_R0, result & 0xFFFF_FFFF)
+    if is_syscall(fault):
+        handle_syscall(k)
         return
     pm = processes(k)
     if fault.kind in ("data", "prefetch"):

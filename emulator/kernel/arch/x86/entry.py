@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, cast
 
 from unicorn import x86_const as X
 
+from emulator.kernel import syscalls
 from emulator.kernel.arch.x86.syscall_table import SYSCALL_TABLE
 from emulator.mmu import MemType
 
@@ -217,30 +218,50 @@ def _set_thread_area(k: Kernel, u_info: int) -> int:
     return 0
 
 
+#: eax (the call number), then the arguments ebx, ecx, edx, esi, edi, ebp: one batch per call
+_SYSCALL_REGS = (
+    X.UC_X86_REG_EAX,
+    X.UC_X86_REG_EBX,
+    X.UC_X86_REG_ECX,
+    X.UC_X86_REG_EDX,
+    X.UC_X86_REG_ESI,
+    X.UC_X86_REG_EDI,
+    X.UC_X86_REG_EBP,
+)
+
+
+#: the vector of `int $0x80` (IA32_SYSCALL_VECTOR)
+SYSCALL_TRAP = 0x80
+
+
+def is_syscall(fault: Fault) -> bool:
+    return fault.kind == "int" and fault.intno == SYSCALL_TRAP
+
+
+def handle_syscall(k: Kernel) -> None:
+    """entry_INT80_32: run the call, the result goes to eax. Runs inside Unicorn's interrupt
+    hook (Machine._kernel_trap), so it must not assume the CPU stopped: a change of EIP here
+    takes effect as the guest resumes.
+
+    The return to user space is this function's end: work to do on the way out (pending
+    signals) goes there, after the result is set."""
+    cpu = cast("X86Cpu", k.cpu)
+    nr, *args = cpu.reg_batch(_SYSCALL_REGS)
+    if nr == 243:
+        result = _set_thread_area(k, args[0])
+    else:
+        result = syscalls.dispatch(k, SYSCALL_NAMES.get(nr), nr, args)
+    if result is syscalls.RESTART:  # blocked: run `int $0x80` again when woken
+        cpu.pc = cpu.pc - 2
+    else:
+        cpu.reg_write_fast(X.UC_X86_REG_EAX, result & 0xFFFF_FFFF)
+
+
 def handle_fault(k: Kernel, fault: Fault) -> None:
-    from emulator.kernel import syscalls
     from emulator.kernel.process import SIGSEGV, deliver_fault_signal, processes
 
-    cpu = cast("X86Cpu", k.cpu)
-    if fault.kind == "int" and fault.intno == 0x80:
-        nr = cpu.reg(X.UC_X86_REG_EAX)
-        regs = (
-            X.UC_X86_REG_EBX,
-            X.UC_X86_REG_ECX,
-            X.UC_X86_REG_EDX,
-            X.UC_X86_REG_ESI,
-            X.UC_X86_REG_EDI,
-            X.UC_X86_REG_EBP,
-        )
-        args = [cpu.reg(r) for r in regs]
-        if nr == 243:
-            result = _set_thread_area(k, args[0])
-        else:
-            result = syscalls.dispatch(k, SYSCALL_NAMES.get(nr), nr, args)
-        if result is syscalls.RESTART:  # blocked: run `int $0x80` again when woken
-            cpu.pc = cpu.pc - 2
-        else:
-            cpu.uc.reg_write(X.UC_X86_REG_EAX, result & 0xFFFF_FFFF)
+    if is_syscall(fault):
+        handle_syscall(k)
         return
     if fault.kind == "int" and fault.intno == 14:
         status = fault.status or 0
