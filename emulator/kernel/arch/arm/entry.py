@@ -142,10 +142,13 @@ def handle_fault(k: Kernel, fault: Fault) -> None:
     pm = processes(k)
     if fault.kind in ("data", "prefetch"):
         fetch = fault.kind == "prefetch"
-        if fault.status is not None and not pm.handle_user_fault(fault.addr, fault.is_write, fetch):
-            return  # fixed: the faulting instruction runs again
-        if not deliver_fault_signal(k, SIGSEGV, fault.addr):
-            kill(k, SIGSEGV, fault.addr, 0x817 if fault.is_write else 0x17)
+        sig = SIGSEGV
+        if fault.status is not None:
+            sig = pm.handle_user_fault(fault.addr, fault.is_write, fetch)
+            if not sig:
+                return  # fixed: the faulting instruction runs again
+        if not deliver_fault_signal(k, sig, fault.addr):
+            kill(k, sig, fault.addr, 0x817 if fault.is_write else 0x17)
         return
     signal = {"undef": 4, "bkpt": 5}.get(fault.kind, SIGSEGV)
     kill(k, signal, fault.pc, 0)

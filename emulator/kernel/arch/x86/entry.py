@@ -243,10 +243,11 @@ def handle_fault(k: Kernel, fault: Fault) -> None:
         return
     if fault.kind == "int" and fault.intno == 14:
         status = fault.status or 0
-        if not processes(k).handle_user_fault(fault.addr, bool(status & 2), bool(status & 16)):
+        sig = processes(k).handle_user_fault(fault.addr, bool(status & 2), bool(status & 16))
+        if not sig:
             return
-        if not deliver_fault_signal(k, SIGSEGV, fault.addr):
-            kill(k, SIGSEGV, fault.addr, status | 4)
+        if not deliver_fault_signal(k, sig, fault.addr):
+            kill(k, sig, fault.addr, status | 4)
         return
     if fault.kind in ("data", "prefetch"):
         kill(k, 7, fault.addr, 0)  # SIGBUS
