@@ -221,14 +221,20 @@ class ProcessManager:
             )
             if end > k.layout.TASK_SIZE:
                 raise ValueError(f"{path}: segment at {seg.vaddr:#x} is in kernel space")
-            mm.insert_vma(Vma(start, end, prot, 0, path))
+            mm.insert_vma(Vma(start, end, prot, VM_MAY_ALL, path))
             self.user_write(mm, seg.vaddr, seg.data)
             top = max(top, end)
         mm.start_brk = mm.brk = top
-        mm.insert_vma(Vma(top, top, PROT_READ | PROT_WRITE, 0, "[heap]"))
+        mm.insert_vma(Vma(top, top, PROT_READ | PROT_WRITE, VM_MAY_ALL, "[heap]"))
         stack_top = k.layout.TASK_SIZE
         mm.insert_vma(
-            Vma(stack_top - STACK_SIZE, stack_top, PROT_READ | PROT_WRITE, VM_GROWSDOWN, "[stack]")
+            Vma(
+                stack_top - STACK_SIZE,
+                stack_top,
+                PROT_READ | PROT_WRITE,
+                VM_GROWSDOWN | VM_MAY_ALL,
+                "[stack]",
+            )
         )
         mm.mmap_base = (k.layout.TASK_SIZE // 3) & ~0xFFFFFF  # TASK_UNMAPPED_BASE
         comm = path.rsplit("/", 1)[-1][:15]

@@ -79,6 +79,7 @@ SYSCALL_NAMES = {
     91: "munmap",
     122: "uname",
     125: "mprotect",
+    163: "mremap",
     140: "_llseek",
     145: "readv",
     146: "writev",
