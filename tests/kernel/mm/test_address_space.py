@@ -62,3 +62,24 @@ def test_fork_shares_pages_read_only_until_a_write_copies_them(kernel: Kernel):
     kernel.pgtable.switch_mm(child.mm.pgd)
     pm.handle_user_fault(stack_page, write=True, fetch=False)  # sole owner now: reused
     assert child.mm.pages[stack_page] == shared and page_count(shared) == 1
+
+
+def test_arm_kuser_helpers_and_cacheflush_work_through_function_pointers(capsys):
+    status = main(["run", "--board", "armv7", str(build_linux("kuser_linux", "armv7"))])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert out.splitlines() == [
+        "version 5",
+        "get_tls matches TPIDRURO: yes",
+        "cmpxchg: 0 then fails, value 7",
+        "cmpxchg64: 0 then fails, value 300000004",
+        "cacheflush 0, generated code returns 42",
+    ]
+
+
+def test_the_vector_page_holds_linux_kuser_helpers(arm_kernel: Kernel):
+    from emulator.kernel.arch.arm.kuser import KUSER_GET_TLS, KUSER_HELPER_VERSION
+
+    assert arm_kernel.mem_read(KUSER_HELPER_VERSION, 4) == (5).to_bytes(4, "little")
+    # mrc p15, 0, r0, c13, c0, 3; bx lr
+    assert arm_kernel.mem_read(KUSER_GET_TLS, 8) == bytes.fromhex("700f1dee1eff2fe1")

@@ -131,8 +131,9 @@ def handle_fault(k: Kernel, fault: Fault) -> None:
             cpu.uc.reg_write(A.UC_ARM_REG_CP_REG, (15, 0, 0, 13, 0, 0, 3, args[0]))
             result = 0
         elif nr == 0xF0002:  # cacheflush(start, end, flags): clean D, invalidate I
-            cpu.cache_maintenance("clean", args[0], max(0, args[1] - args[0]))
-            result = 0
+            from emulator.kernel.arch.arm.kuser import do_cache_op
+
+            result = do_cache_op(k, args[0], args[1], args[2])
         else:
             result = syscalls.dispatch(k, SYSCALL_NAMES.get(nr), nr, args)
         if result is syscalls.RESTART:  # blocked: run the svc again when woken
