@@ -211,9 +211,11 @@ class ProcessManager:
             self.exit_mmap(task.mm)
         mm = self.new_mm()
         top = 0
+        bias = self._load_bias(image)
         for seg in image.segments:
-            start = seg.vaddr & ~(PAGE_SIZE - 1)
-            end = page_align(seg.vaddr + seg.memsz)
+            vaddr = seg.vaddr + bias
+            start = vaddr & ~(PAGE_SIZE - 1)
+            end = page_align(vaddr + seg.memsz)
             prot = (
                 (PROT_READ if seg.flags & 4 else 0)
                 | (PROT_WRITE if seg.flags & 2 else 0)
@@ -222,7 +224,7 @@ class ProcessManager:
             if end > k.layout.TASK_SIZE:
                 raise ValueError(f"{path}: segment at {seg.vaddr:#x} is in kernel space")
             mm.insert_vma(Vma(start, end, prot, VM_MAY_ALL, path))
-            self.user_write(mm, seg.vaddr, seg.data)
+            self.user_write(mm, vaddr, seg.data)
             top = max(top, end)
         mm.start_brk = mm.brk = top
         mm.insert_vma(Vma(top, top, PROT_READ | PROT_WRITE, VM_MAY_ALL, "[heap]"))
@@ -256,13 +258,28 @@ class ProcessManager:
         self.tasks[task.pid] = task
         self.current = task
         k.pgtable.switch_mm(mm.pgd)
-        sp = self._setup_stack(task, image, argv, envp, path, stack_top)
+        sp = self._setup_stack(task, image, argv, envp, path, stack_top, bias)
         mm.start_stack = sp
-        k.arch_entry.start_thread(k, image.entry, sp)
+        k.arch_entry.start_thread(k, image.entry + bias, sp)
         return task
 
+    def _load_bias(self, image: Image) -> int:
+        """Where an ET_DYN (static-PIE) program goes: its first segment at ELF_ET_DYN_BASE
+        (load_elf_binary's load_bias); an ET_EXEC loads where it says."""
+        if image.elf_type != "ET_DYN":
+            return 0
+        first = min(seg.vaddr for seg in image.segments) & ~(PAGE_SIZE - 1)
+        return int(self.kernel.arch_entry.ELF_ET_DYN_BASE) - first
+
     def _setup_stack(
-        self, task: Task, image: Image, argv: list[str], envp: list[str], path: str, top: int
+        self,
+        task: Task,
+        image: Image,
+        argv: list[str],
+        envp: list[str],
+        path: str,
+        top: int,
+        bias: int = 0,
     ) -> int:
         """create_elf_tables(): strings, AT_RANDOM bytes, then argc/argv/envp/auxv."""
         k = self.kernel
@@ -280,7 +297,7 @@ class ProcessManager:
         platform = push(k.arch_entry.PLATFORM.encode() + b"\0")
         sp &= ~15
         random = push(bytes((i * 37 + 11) & 0xFF for i in range(16)))  # deterministic
-        phdr = image.phdr_vaddr
+        phdr = image.phdr_vaddr + bias
         auxv = [
             (AT_HWCAP, k.arch_entry.HWCAP),
             (AT_PAGESZ, PAGE_SIZE),
@@ -290,7 +307,7 @@ class ProcessManager:
             (AT_PHNUM, image.phnum),
             (AT_BASE, 0),
             (AT_FLAGS, 0),
-            (AT_ENTRY, image.entry),
+            (AT_ENTRY, image.entry + bias),
             (AT_UID, 0),
             (AT_EUID, 0),
             (AT_GID, 0),

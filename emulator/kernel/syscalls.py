@@ -167,7 +167,7 @@ def sys_execve(k: Kernel, task: Task, a: list[int]) -> int:
         image = load_elf_bytes(data, path, k.machine.board.arch)
     except LoadError:
         return -8
-    if image.elf_type != "ET_EXEC":
+    if image.elf_type not in ("ET_EXEC", "ET_DYN") or image.interp:  # no ld.so to load
         return -8
     processes(k).exec(image, argv, envp, path, task=task)
     return 0

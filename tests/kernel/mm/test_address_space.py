@@ -83,3 +83,17 @@ def test_the_vector_page_holds_linux_kuser_helpers(arm_kernel: Kernel):
     assert arm_kernel.mem_read(KUSER_HELPER_VERSION, 4) == (5).to_bytes(4, "little")
     # mrc p15, 0, r0, c13, c0, 3; bx lr
     assert arm_kernel.mem_read(KUSER_GET_TLS, 8) == bytes.fromhex("700f1dee1eff2fe1")
+
+
+@pytest.mark.parametrize("arch, base", [("armv7", "7f555000"), ("x86", "00400000")])
+def test_a_static_pie_loads_at_elf_et_dyn_base_and_relocates_itself(capsys, arch, base):
+    elf = build_linux("procself_linux", arch, pie=True)
+    image = load_image(elf, arch)
+    assert image.elf_type == "ET_DYN" and not image.interp
+    status = main(["run", "--board", arch, str(elf)])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith(f"{base}-") and lines[0].endswith(elf.name)
+    assert lines[1].split()[1] == "r-xp"  # the text, at its offset from the base
+    assert lines[-1] == f"/bin/{elf.name}"

@@ -28,6 +28,7 @@ HWCAP = 1 | 2 | 4 | 16 | 64 | 128 | 4096 | 8192 | 32768 | (1 << 19)
 HWCAP2 = 0
 
 RETURN_REG, SP_REG = A.UC_ARM_REG_R0, A.UC_ARM_REG_SP
+ELF_ET_DYN_BASE = (0xBF00_0000 // 3 * 2) & ~0xFFF  # TASK_SIZE / 3 * 2 (asm/elf.h)
 
 SYSCALL_NAMES = {
     1: "exit",

@@ -45,6 +45,7 @@ RET_TO_USER = bytes.fromhex("66b868008ed066b87b008ed88ec031c08ee08ee8cf")
 RET_TO_USER_INSNS = 9
 
 RETURN_REG, SP_REG = X.UC_X86_REG_EAX, X.UC_X86_REG_ESP
+ELF_ET_DYN_BASE = 0x0040_0000  # mmap_is_ia32() (asm/elf.h)
 
 SYSCALL_NAMES = {
     1: "exit",
