@@ -503,15 +503,11 @@ class CacheModel:
         if region is None:
             raise KeyError(ppage)
         off = ppage - region.base
-        region.mem[off : off + PAGE] = data
-        if self.config.policy is Policy.OFF:
-            return
-        region.cache[off : off + PAGE] = data
+        if region.mem[off : off + PAGE] != data:  # (a host page never touched stays so)
+            region.mem[off : off + PAGE] = data
         page = self.pages.get(ppage)
-        if page is None:
-            self.pages[ppage] = _Page(region, off, bytearray(data))
-            self.stats.fills += 1
-        else:
+        if page is not None:  # a page never resident needs nothing more: its first fill
+            region.cache[off : off + PAGE] = data  # copies memory in
             page.snap[:] = data
             page.stale.clear()
             if page.first_store is not None:

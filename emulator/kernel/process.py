@@ -89,6 +89,10 @@ class Vma:
         return v
 
 
+def _vma_start(vma: Vma) -> int:
+    return vma.start
+
+
 @dataclass
 class MmStruct:
     pgd: int
@@ -100,7 +104,7 @@ class MmStruct:
     pages: dict[int, int] = field(default_factory=dict)  # user VA page -> physical page
 
     def find_vma(self, addr: int) -> Vma | None:
-        i = bisect.bisect_right([v.start for v in self.vmas], addr) - 1
+        i = bisect.bisect_right(self.vmas, addr, key=_vma_start) - 1
         if i >= 0 and addr in self.vmas[i]:
             return self.vmas[i]
         return None

@@ -65,7 +65,8 @@ static int vmas(char *p, long len, char *perms)
     return n;
 }
 
-static long minflt(void)
+/* field 10 (minflt) or 12 (majflt) of /proc/self/stat */
+static long statfield(int field)
 {
     char buf[512];
     int fd = open("/proc/self/stat", O_RDONLY);
@@ -74,11 +75,13 @@ static long minflt(void)
     buf[n > 0 ? n : 0] = 0;
     char *p = strrchr(buf, ')') + 2;
     long v[10];
-    /* state ppid pgrp session tty tpgid flags minflt */
-    sscanf(p, "%*c %ld %ld %ld %ld %ld %ld %ld", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-           &v[6]);
-    return v[6];
+    /* state ppid pgrp session tty tpgid flags minflt cminflt majflt */
+    sscanf(p, "%*c %ld %ld %ld %ld %ld %ld %ld %ld %ld", &v[0], &v[1], &v[2], &v[3], &v[4],
+           &v[5], &v[6], &v[7], &v[8]);
+    return v[field - 4];
 }
+
+static long minflt(void) { return statfield(10); }
 
 int main(void)
 {
@@ -162,5 +165,16 @@ int main(void)
     printf("fixed: %s %c\n", fx == target ? "at target" : "elsewhere", fx[0]);
     void *bad = mremap(fx, PG, 2 * PG, MREMAP_FIXED, target + 4 * PG);
     printf("fixed without maymove: %s\n", bad == MAP_FAILED && errno == EINVAL ? "EINVAL" : "?");
+
+    /* a file mapping: its bytes, zeros after EOF in the last page, SIGBUS beyond it */
+    int fd = open("/tmp/mapped", O_RDWR | O_CREAT, 0644);
+    write(fd, "file contents", 13);
+    base = mmap(0, 2 * PG, PROT_READ, MAP_PRIVATE, fd, 0);
+    long maj = statfield(12);
+    printf("file: %.13s, after EOF %d, major faults %ld\n", base, base[100],
+           statfield(12) - maj);
+    probe("read beyond EOF", base + PG + 4, 0);
+    vmas(base, PG, perms);
+    printf("file perms %s\n", perms);
     return 0;
 }

@@ -254,13 +254,17 @@ def zap_page_range(k: Kernel, mm: MmStruct, start: int, end: int) -> None:
         vas = [va for va in range(start & PAGE_MASK, end, PAGE_SIZE) if va in pages]
     else:
         vas = sorted(va for va in pages if start <= va < end)
-    for va in vas:
-        k.pgtable.unmap_user_page(mm.pgd, va)
+    cleared = 0
+    for va in vas:  # (tlb_gather_mmu: one TLB flush for the range, at the end)
+        k.pgtable.unmap_user_page(mm.pgd, va, flush=False)
         page_remove_rmap_and_put(pages.pop(va))
+        cleared += 1
     for vma in mm.vmas:
         if vma.pfnmap is not None and vma.start < end and start < vma.end:
             for va in range(max(start, vma.start), min(end, vma.end), PAGE_SIZE):
-                k.pgtable.unmap_user_page(mm.pgd, va)
+                cleared += k.pgtable.unmap_user_page(mm.pgd, va, flush=False) is not None
+    if cleared:
+        k.cpu.flush_tlb()
 
 
 def _user_gfp() -> int:

@@ -43,6 +43,9 @@ def test_vma_operations_behave_as_on_linux(capsys, arch):
         "maymove: moved m; old 0",
         "fixed: at target m",
         "fixed without maymove: EINVAL",
+        "file: file contents, after EOF 0, major faults 1",
+        "read beyond EOF: signal 7 code 2 at +4100",  # SIGBUS, BUS_ADRERR
+        "file perms r--p",
     ]
 
 
