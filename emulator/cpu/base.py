@@ -146,6 +146,8 @@ class Cpu:
         self.trap_handler: Callable[[int], bool] | None = None
         self.fill_times: list[float] | None = None  # set to a list to time every fill
         self.fault: Fault | None = None
+        #: the kernel model's page-fault handler, tried inside the fill (demand paging)
+        self.fault_fixup: Callable[[int, bool, bool], bool] | None = None
         self._exception_taken = False  # a walk fault or CPU exception ended this slice
         self.unbacked: int | None = None
         self._scanned: set[tuple[int, int]] = set()  # (virtual page, physical page)
@@ -246,7 +248,14 @@ class Cpu:
             return False
         self.tlb_fills += 1
         acc = _ACCESS.get(access, AccessType.READ)
-        res = self.walk(vaddr, acc, self.is_user())
+        user = self.is_user()
+        res = self.walk(vaddr, acc, user)
+        if isinstance(res, WalkFault) and user and self.fault_fixup is not None:
+            # A fault the kernel model fixes at once (demand-zero, copy-on-write): the fill
+            # completes on the new PTE and the access never leaves Unicorn.
+            write, fetch = acc is AccessType.WRITE, acc is AccessType.FETCH
+            if self.fault is None and self.fault_fixup(vaddr, write, fetch):
+                res = self.walk(vaddr, acc, user)
         if isinstance(res, WalkFault):
             # The first fault of a slice is the real one: after it Unicorn probes other
             # addresses (a fetch of the last page) that must not replace it.
