@@ -49,7 +49,8 @@ from emulator.kernel.process import (
 if TYPE_CHECKING:
     from emulator.kernel.core import Kernel
 
-EACCES, EEXIST = 13, 17
+EPERM, EACCES, EEXIST = 1, 13, 17
+MMAP_MIN_ADDR = 0x1000  # CONFIG_DEFAULT_MMAP_MIN_ADDR (ARM's default: one page)
 ENOMEM, EFAULT, EINVAL = 12, 14, 22
 MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE = 0x01, 0x02, 0x03
 MAP_FIXED, MAP_ANONYMOUS, MAP_GROWSDOWN = 0x10, 0x20, 0x100
@@ -190,6 +191,8 @@ def do_mmap(
             return -EINVAL
         if addr + length > task_size:
             return -ENOMEM
+        if addr < MMAP_MIN_ADDR:
+            return -EPERM
         if mm.overlaps(addr, addr + length):
             if not flags & MAP_FIXED and flags & MAP_FIXED_NOREPLACE:
                 return -EEXIST

@@ -100,3 +100,51 @@ def test_a_static_pie_loads_at_elf_et_dyn_base_and_relocates_itself(capsys, arch
     assert lines[0].startswith(f"{base}-") and lines[0].endswith(elf.name)
     assert lines[1].split()[1] == "r-xp"  # the text, at its offset from the base
     assert lines[-1] == f"/bin/{elf.name}"
+
+
+def test_random_mm_calls_keep_vmas_sorted_disjoint_and_pages_inside_them(kernel: Kernel):
+    """Bad and random arguments to the mm calls give errnos, never exceptions, and leave an
+    address space whose VMAs are sorted and disjoint and whose pages all lie in a VMA."""
+    import random
+
+    from emulator.kernel.mm import mmap as M
+
+    arch = kernel.machine.board.arch
+    pm = processes(kernel)
+    task = pm.exec(load_image(build_linux("hello_linux", arch), arch), ["h"], [], "/bin/h")
+    mm, rng = task.mm, random.Random(5)
+    area = 0x4000_0000
+
+    def addr() -> int:
+        near = area + rng.randrange(64) * 4096
+        return rng.choice([near, near, near, rng.getrandbits(32), 0])
+
+    def length() -> int:
+        small = rng.randrange(1, 16) * 4096
+        return rng.choice([small, small, small, rng.getrandbits(32), 0, 100])
+
+    for _ in range(300):
+        op = rng.randrange(6)
+        if op == 0:
+            flags = rng.choice([0x22, 0x32, 0x21, 0x100022, 0x0]) | rng.choice([0, 0x10])
+            M.do_mmap(kernel, mm, addr(), length(), rng.randrange(8), flags, None, 0)
+        elif op == 1:
+            M.do_munmap(kernel, mm, addr(), length())
+        elif op == 2:
+            M.do_mprotect(kernel, mm, addr(), length(), rng.randrange(8))
+        elif op == 3:
+            M.do_madvise(kernel, mm, addr(), length(), rng.choice([0, 4, 8, 99]))
+        elif op == 4:
+            flags = rng.choice([0, 1, 3, 3, rng.randrange(8)])
+            old = rng.choice([addr(), rng.choice(mm.vmas).start])
+            M.do_mremap(kernel, mm, old, rng.choice([4096, length()]), length(), flags, addr())
+        else:
+            v = mm.find_vma(addr())
+            if v is not None and v.prot & 2:
+                pm.handle_user_fault(v.start, write=True, fetch=False)
+        spans = [(v.start, v.end) for v in mm.vmas if v.start < v.end]
+        assert spans == sorted(spans)
+        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
+        assert all(mm.find_vma(va) is not None for va in mm.pages)
+    pm.exit_mmap(mm)
+    assert not mm.pages
