@@ -149,6 +149,7 @@ class Cpu:
         #: the kernel model's page-fault handler, tried inside the fill (demand paging)
         self.fault_fixup: Callable[[int, bool, bool], bool] | None = None
         self._exception_taken = False  # a walk fault or CPU exception ended this slice
+        self._stopping = False  # request_stop() from a hook: nothing more runs this slice
         self.unbacked: int | None = None
         self._scanned: set[tuple[int, int]] = set()  # (virtual page, physical page)
         self._special: dict[int, Callable[[int], bool]] = {}
@@ -242,9 +243,12 @@ class Cpu:
         return ok
 
     def _fill(self, vaddr: int, access: int, entry: object) -> bool:
-        if self._exception_taken:
+        if self._exception_taken or self._stopping:
             # The slice already ended in an exception; Unicorn still probes a fetch of the
             # last page before it stops. Nothing will run there: refuse without walking.
+            # Likewise after a stop request from a hook (a system call that exited or
+            # blocked the task): the next block is translated before the stop takes
+            # effect, perhaps in an address space that is gone.
             return False
         self.tlb_fills += 1
         acc = _ACCESS.get(access, AccessType.READ)
@@ -419,6 +423,8 @@ class Cpu:
         """Stop before the next block, also from a hook that wrote the PC (Unicorn then
         drops an `emu_stop` and runs on at the new PC; the block counter still stops)."""
         self.counter.deadline = 0
+        self._stopping = True
+        self.stop_requested = True  # a stop with a known cause (not Unicorn's own, on a WFI)
 
     def pc_now(self) -> int:
         return self.reg_fast(self.pc_reg)
@@ -440,6 +446,7 @@ class Cpu:
         self.unbacked = None
         self.stop_requested = False
         self._exception_taken = False
+        self._stopping = False
         try:
             self.uc.emu_start(self.start_address(), NEVER)
         except UcError as e:
@@ -492,6 +499,8 @@ class Cpu:
                 # faulting instruction, whose registers Unicorn has restored
                 f.addr = self.fault_address(pc, f.addr, f.access == "fetch")
             return Stop.EXCEPTION
+        if self._stopping:  # the refused fill after a hook's stop request: nothing ran
+            return Stop.REQUESTED
         raise GuestStop(f"CPU error at pc={pc:#x}: {e}", 134)
 
     def fault_address(self, pc: int, page: int, fetch: bool) -> int:
@@ -530,7 +539,8 @@ class Cpu:
             handler = self.trap_handler
             if handler is not None and handler(intno):
                 return
-            self.fault = self.describe_intr(intno)
+            if not self._stopping:  # (else the refused fill of the stop's next block)
+                self.fault = self.describe_intr(intno)
         except BaseException as e:  # noqa: BLE001 - must not unwind through C: re-raised
             if self._hook_error is None:
                 self._hook_error = e
