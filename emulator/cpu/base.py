@@ -147,7 +147,10 @@ class Cpu:
         self.in_trap = False  # the trap handler is running (Python kernel code, in the hook)
         self.fill_times: list[float] | None = None  # set to a list to time every fill
         self.fault: Fault | None = None
+        #: the kernel model's page-fault handler, tried inside the fill (demand paging)
+        self.fault_fixup: Callable[[int, bool, bool], bool] | None = None
         self._exception_taken = False  # a walk fault or CPU exception ended this slice
+        self._stopping = False  # request_stop() from a hook: nothing more runs this slice
         self.unbacked: int | None = None
         self._scanned: set[tuple[int, int]] = set()  # (virtual page, physical page)
         self._special: dict[int, Callable[[int], bool]] = {}
@@ -241,13 +244,23 @@ class Cpu:
         return ok
 
     def _fill(self, vaddr: int, access: int, entry: object) -> bool:
-        if self._exception_taken:
+        if self._exception_taken or self._stopping:
             # The slice already ended in an exception; Unicorn still probes a fetch of the
             # last page before it stops. Nothing will run there: refuse without walking.
+            # Likewise after a stop request from a hook (a system call that exited or
+            # blocked the task): the next block is translated before the stop takes
+            # effect, perhaps in an address space that is gone.
             return False
         self.tlb_fills += 1
         acc = _ACCESS.get(access, AccessType.READ)
-        res = self.walk(vaddr, acc, self.is_user())
+        user = self.is_user()
+        res = self.walk(vaddr, acc, user)
+        if isinstance(res, WalkFault) and user and self.fault_fixup is not None:
+            # A fault the kernel model fixes at once (demand-zero, copy-on-write): the fill
+            # completes on the new PTE and the access never leaves Unicorn.
+            write, fetch = acc is AccessType.WRITE, acc is AccessType.FETCH
+            if self.fault is None and self.fault_fixup(vaddr, write, fetch):
+                res = self.walk(vaddr, acc, user)
         if isinstance(res, WalkFault):
             # The first fault of a slice is the real one: after it Unicorn probes other
             # addresses (a fetch of the last page) that must not replace it.
@@ -411,6 +424,8 @@ class Cpu:
         """Stop before the next block, also from a hook that wrote the PC (Unicorn then
         drops an `emu_stop` and runs on at the new PC; the block counter still stops)."""
         self.counter.deadline = 0
+        self._stopping = True
+        self.stop_requested = True  # a stop with a known cause (not Unicorn's own, on a WFI)
 
     def pc_now(self) -> int:
         return self.reg_fast(self.pc_reg)
@@ -432,6 +447,7 @@ class Cpu:
         self.unbacked = None
         self.stop_requested = False
         self._exception_taken = False
+        self._stopping = False
         try:
             self.uc.emu_start(self.start_address(), NEVER)
         except UcError as e:
@@ -484,6 +500,8 @@ class Cpu:
                 # faulting instruction, whose registers Unicorn has restored
                 f.addr = self.fault_address(pc, f.addr, f.access == "fetch")
             return Stop.EXCEPTION
+        if self._stopping:  # the refused fill after a hook's stop request: nothing ran
+            return Stop.REQUESTED
         raise GuestStop(f"CPU error at pc={pc:#x}: {e}", 134)
 
     def fault_address(self, pc: int, page: int, fetch: bool) -> int:
@@ -527,7 +545,8 @@ class Cpu:
                         return
                 finally:
                     self.in_trap = False
-            self.fault = self.describe_intr(intno)
+            if not self._stopping:  # (else the refused fill of the stop's next block)
+                self.fault = self.describe_intr(intno)
         except BaseException as e:  # noqa: BLE001 - must not unwind through C: re-raised
             if self._hook_error is None:
                 self._hook_error = e

@@ -15,6 +15,7 @@ from unicorn import arm_const as A
 
 from emulator.cpu.arm import CPSR_T, EXCP_SWI, MODE_USR
 from emulator.kernel import syscalls
+from emulator.kernel.arch.arm.syscall_table import SYSCALL_TABLE
 
 if TYPE_CHECKING:
     from emulator.cpu.arm import ArmCpu
@@ -29,8 +30,9 @@ HWCAP = 1 | 2 | 4 | 16 | 64 | 128 | 4096 | 8192 | 32768 | (1 << 19)
 HWCAP2 = 0
 
 RETURN_REG, SP_REG = A.UC_ARM_REG_R0, A.UC_ARM_REG_SP
+ELF_ET_DYN_BASE = (0xBF00_0000 // 3 * 2) & ~0xFFF  # TASK_SIZE / 3 * 2 (asm/elf.h)
 
-SYSCALL_NAMES = {
+SYSCALL_NAMES = SYSCALL_TABLE | {  # the full table, and the names our entry code relies on
     1: "exit",
     2: "fork",
     407: "clock_nanosleep_time64",
@@ -60,6 +62,7 @@ SYSCALL_NAMES = {
     91: "munmap",
     122: "uname",
     125: "mprotect",
+    163: "mremap",
     140: "_llseek",
     145: "readv",
     146: "writev",
@@ -143,8 +146,9 @@ def handle_syscall(k: Kernel) -> None:
         cpu.uc.reg_write(A.UC_ARM_REG_CP_REG, (15, 0, 0, 13, 0, 0, 3, args[0]))
         result = 0
     elif nr == 0xF0002:  # cacheflush(start, end, flags): clean D, invalidate I
-        cpu.cache_maintenance("clean", args[0], max(0, args[1] - args[0]))
-        result = 0
+        from emulator.kernel.arch.arm.kuser import do_cache_op
+
+        result = do_cache_op(k, args[0], args[1], args[2])
     else:
         result = syscalls.dispatch(k, SYSCALL_NAMES.get(nr), nr, args)
     if result is syscalls.RESTART:  # blocked: run the svc again when woken
@@ -163,10 +167,13 @@ def handle_fault(k: Kernel, fault: Fault) -> None:
     pm = processes(k)
     if fault.kind in ("data", "prefetch"):
         fetch = fault.kind == "prefetch"
-        if fault.status is not None and not pm.handle_user_fault(fault.addr, fault.is_write, fetch):
-            return  # fixed: the faulting instruction runs again
-        if not deliver_fault_signal(k, SIGSEGV, fault.addr):
-            kill(k, SIGSEGV, fault.addr, 0x817 if fault.is_write else 0x17)
+        sig = SIGSEGV
+        if fault.status is not None:
+            sig = pm.handle_user_fault(fault.addr, fault.is_write, fetch)
+            if not sig:
+                return  # fixed: the faulting instruction runs again
+        if not deliver_fault_signal(k, sig, fault.addr):
+            kill(k, sig, fault.addr, 0x817 if fault.is_write else 0x17)
         return
     signal = {"undef": 4, "bkpt": 5}.get(fault.kind, SIGSEGV)
     kill(k, signal, fault.pc, 0)

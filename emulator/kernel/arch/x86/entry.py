@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, cast
 from unicorn import x86_const as X
 
 from emulator.kernel import syscalls
+from emulator.kernel.arch.x86.syscall_table import SYSCALL_TABLE
 from emulator.mmu import MemType
 
 if TYPE_CHECKING:
@@ -46,8 +47,9 @@ RET_TO_USER = bytes.fromhex("66b868008ed066b87b008ed88ec031c08ee08ee8cf")
 RET_TO_USER_INSNS = 9
 
 RETURN_REG, SP_REG = X.UC_X86_REG_EAX, X.UC_X86_REG_ESP
+ELF_ET_DYN_BASE = 0x0040_0000  # mmap_is_ia32() (asm/elf.h)
 
-SYSCALL_NAMES = {
+SYSCALL_NAMES = SYSCALL_TABLE | {  # the full table, and the names our entry code relies on
     1: "exit",
     2: "fork",
     407: "clock_nanosleep_time64",
@@ -80,6 +82,7 @@ SYSCALL_NAMES = {
     91: "munmap",
     122: "uname",
     125: "mprotect",
+    163: "mremap",
     140: "_llseek",
     145: "readv",
     146: "writev",
@@ -264,10 +267,11 @@ def handle_fault(k: Kernel, fault: Fault) -> None:
         return
     if fault.kind == "int" and fault.intno == 14:
         status = fault.status or 0
-        if not processes(k).handle_user_fault(fault.addr, bool(status & 2), bool(status & 16)):
+        sig = processes(k).handle_user_fault(fault.addr, bool(status & 2), bool(status & 16))
+        if not sig:
             return
-        if not deliver_fault_signal(k, SIGSEGV, fault.addr):
-            kill(k, SIGSEGV, fault.addr, status | 4)
+        if not deliver_fault_signal(k, sig, fault.addr):
+            kill(k, sig, fault.addr, status | 4)
         return
     if fault.kind in ("data", "prefetch"):
         kill(k, 7, fault.addr, 0)  # SIGBUS
