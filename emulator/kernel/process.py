@@ -102,6 +102,7 @@ class MmStruct:
     mmap_base: int = 0
     start_stack: int = 0
     pages: dict[int, int] = field(default_factory=dict)  # user VA page -> physical page
+    code_tag: int = 0  # the exec'd image, for the block counter's cache (fork inherits it)
 
     def find_vma(self, addr: int) -> Vma | None:
         i = bisect.bisect_right(self.vmas, addr, key=_vma_start) - 1
@@ -147,6 +148,7 @@ class ProcessManager:
         self.next_pid = 1
         self.runqueue: list[Task] = []
         self.need_resched = False
+        self._code_tags = 0
         kernel.cpu.fault_fixup = self.fault_in_fill
 
     # -- memory --------------------------------------------------------------------------
@@ -261,7 +263,9 @@ class ProcessManager:
         proc_pid_create(k, task)
         self.tasks[task.pid] = task
         self.current = task
-        k.pgtable.switch_mm(mm.pgd)
+        self._code_tags += 1
+        mm.code_tag = self._code_tags
+        self._switch_mm(mm)
         sp = self._setup_stack(task, image, argv, envp, path, stack_top, bias)
         mm.start_stack = sp
         k.arch_entry.start_thread(k, image.entry + bias, sp)
@@ -343,6 +347,7 @@ class ProcessManager:
         mm = self.new_mm()
         pm = parent.mm
         mm.vmas = [v.copy() for v in pm.vmas]
+        mm.code_tag = pm.code_tag
         for v in mm.vmas:
             if v.vm_ops is not None and v.vm_ops.open is not None:
                 v.vm_ops.open(v)
@@ -418,7 +423,12 @@ class ProcessManager:
         self.current = nxt
         uc.context_restore(nxt.context)  # (the saved state includes a TTBR0 / CR3 ...)
         nxt.context = None
-        self.kernel.pgtable.switch_mm(nxt.mm.pgd)  # (... so the address space comes after)
+        self._switch_mm(nxt.mm)  # (... so the address space comes after)
+
+    def _switch_mm(self, mm: MmStruct) -> None:
+        """switch_mm(), and the block counter's cache tag of the image that runs next."""
+        self.kernel.pgtable.switch_mm(mm.pgd)
+        self.kernel.cpu.counter.tag = mm.code_tag
 
     def reap(self, parent: Task, pid: int) -> Task | None | int:
         """A zombie child matching `pid` (-1: any); None if children live on; -ECHILD."""

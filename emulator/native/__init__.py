@@ -81,7 +81,13 @@ def build_library(name: str) -> Path:
 
 
 class _Entry(ctypes.Structure):
-    _fields_ = [("addr", ctypes.c_uint64), ("size", ctypes.c_uint32), ("n", ctypes.c_uint32)]
+    _fields_ = [
+        ("addr", ctypes.c_uint64),
+        ("size", ctypes.c_uint32),
+        ("n", ctypes.c_uint32),
+        ("tag", ctypes.c_uint32),
+        ("pad", ctypes.c_uint32),
+    ]
 
 
 class _State(ctypes.Structure):
@@ -96,6 +102,8 @@ class _State(ctypes.Structure):
         ("table", ctypes.c_void_p),
         ("mask", ctypes.c_uint32),
         ("misses", ctypes.c_uint32),
+        ("tag", ctypes.c_uint32),
+        ("pad", ctypes.c_uint32),
     ]
 
 
@@ -175,6 +183,16 @@ class BlockCounter:
         hit = bool(self.state.stopped)
         self.state.stopped = 0
         return hit
+
+    @property
+    def tag(self) -> int:
+        """The code image now running: block sizes are cached per tag (0 for bare metal
+        and the kernel; the kernel model gives each exec'd program its own)."""
+        return int(self.state.tag)
+
+    @tag.setter
+    def tag(self, value: int) -> None:
+        self.state.tag = value & 0xFFFF_FFFF
 
     def flush(self) -> None:
         """Forget cached block sizes (code changed, or another address space)."""

@@ -7,7 +7,10 @@
  * *before* the next block runs, so the count stays exact: PC is the first unexecuted block,
  * which is counted when the CPU resumes and enters it.
  *
- * Instruction counts per block come from a 2-way cache keyed by (address, size); a miss
+ * Instruction counts per block come from a 2-way cache keyed by (tag, address, size): the
+ * tag names the code image (the kernel model gives each exec'd program its own, inherited
+ * over fork), so two programs with a block at the same address and size don't share a
+ * count. A miss
  * asks Python (`miss`), which disassembles the block once. The set is chosen by a
  * multiplicative hash of the whole address: x86 blocks can be one or two bytes long (`int
  * $0x80; ret` is two blocks, and the function after it a third), so a set index that drops
@@ -23,6 +26,8 @@ struct entry {
 	uint64_t addr;
 	uint32_t size;
 	uint32_t n;
+	uint32_t tag;
+	uint32_t pad;
 };
 
 struct blockcount {
@@ -36,6 +41,8 @@ struct blockcount {
 	struct entry *table;
 	uint32_t mask;      /* table entries - 1, a power of two minus one */
 	uint32_t misses;
+	uint32_t tag;       /* the code image now running */
+	uint32_t pad;
 };
 
 void blockcount_hook(void *uc, uint64_t addr, uint32_t size, struct blockcount *s)
@@ -44,9 +51,10 @@ void blockcount_hook(void *uc, uint64_t addr, uint32_t size, struct blockcount *
 	struct entry *e = &s->table[(set << 1) & s->mask];
 	uint32_t n;
 
-	if (__builtin_expect(e[0].addr == addr && e[0].size == size, 1)) {
+	uint32_t tag = s->tag;
+	if (__builtin_expect(e[0].addr == addr && e[0].size == size && e[0].tag == tag, 1)) {
 		n = e[0].n;
-	} else if (e[1].addr == addr && e[1].size == size) {
+	} else if (e[1].addr == addr && e[1].size == size && e[1].tag == tag) {
 		n = e[1].n;
 	} else {
 		n = s->miss(addr, size);
@@ -55,6 +63,7 @@ void blockcount_hook(void *uc, uint64_t addr, uint32_t size, struct blockcount *
 		e[0].addr = addr;
 		e[0].size = size;
 		e[0].n = n;
+		e[0].tag = tag;
 	}
 	if (__builtin_expect(s->insns >= s->deadline, 0)) {
 		s->last_addr = addr;
@@ -72,5 +81,6 @@ void blockcount_flush(struct blockcount *s)
 		s->table[i].addr = 0;
 		s->table[i].size = 0;
 		s->table[i].n = 0;
+		s->table[i].tag = 0;
 	}
 }

@@ -142,3 +142,18 @@ def test_dev_mem_mmap_reads_the_syscon_id_and_strict_devmem_refuses_dram(capsys,
         "DRAM mmap: EPERM",
         "read(): 4, ID 534f434c",
     ]
+
+
+def test_exec_gives_a_new_tag_and_fork_keeps_the_parents(arm_kernel):
+    # the native block counter caches block sizes per tag (tests/emulator/test_blockcount.py)
+    from emulator.kernel.process import processes
+    from emulator.loader import load_image
+
+    pm = processes(arm_kernel)
+    image = load_image(build_linux("hello_linux", "armv7"), "armv7")
+    first = pm.exec(image, ["/bin/a"], [], "/bin/a")
+    assert arm_kernel.cpu.counter.tag == first.mm.code_tag != 0
+    child = pm.fork(first, 0)
+    assert child.mm.code_tag == first.mm.code_tag
+    second = pm.exec(image, ["/bin/b"], [], "/bin/b")
+    assert second.mm.code_tag not in (0, first.mm.code_tag)
