@@ -228,6 +228,10 @@ class ProcessManager:
         from emulator.kernel.fs.proc_pid import proc_pid_create
 
         task.cmdline = b"".join(a.encode() + b"\0" for a in argv)  # type: ignore[attr-defined]
+        from emulator.kernel.fs.namei import path_lookup
+
+        exe = path_lookup(path, cwd=getattr(task, "cwd", None), kernel=k)
+        task.exe_dentry = exe if not isinstance(exe, int) else None  # type: ignore[attr-defined]
         proc_pid_create(k, task)
         self.tasks[task.pid] = task
         self.current = task
@@ -312,6 +316,9 @@ class ProcessManager:
         files = getattr(parent, "files", None)
         if files is not None:
             child.files = files.dup_fd()  # type: ignore[attr-defined]
+        from emulator.kernel.fs.open import copy_fs_struct
+
+        copy_fs_struct(parent, child)
         child.cmdline = getattr(parent, "cmdline", b"")  # type: ignore[attr-defined]
         ctx = k.cpu.uc.context_save()
         ctx.reg_write(child_return_reg, 0)
@@ -353,6 +360,11 @@ class ProcessManager:
         cur = self.current
         if cur is not None and cur.state == "running":
             return
+        if not self.runqueue and cur is not None and cur.state in ("waiting", "zombie"):
+            from emulator.kernel.wait import idle_until_wakeup
+
+            while not self.runqueue and idle_until_wakeup(self.kernel):
+                pass
         if not self.runqueue:
             if cur is not None and cur.state == "waiting":
                 from emulator.kernel.core import KERN_ERR

@@ -158,7 +158,7 @@ def sys_execve(k: Kernel, task: Task, a: list[int]) -> int:
         return out
 
     argv, envp = strings(a[1]), strings(a[2])
-    data = kernel_read_file_from_path(path)
+    data = kernel_read_file_from_path(path, getattr(task, "cwd", None))
     if isinstance(data, int):
         return data
     if data[:4] != b"\x7fELF":

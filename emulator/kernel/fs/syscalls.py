@@ -17,7 +17,8 @@ from emulator.kernel.fs import vfs
 from emulator.kernel.fs.char_dev import new_encode_dev
 from emulator.kernel.fs.fcntl import AT_FDCWD, O_CLOEXEC, O_NONBLOCK, O_RDWR
 from emulator.kernel.fs.file_table import FdTable
-from emulator.kernel.fs.pipe import create_pipe, pipe_of
+from emulator.kernel.fs.pipe import create_pipe
+from emulator.kernel.fs.poll import POLLERR, POLLHUP, POLLIN, POLLOUT, PollTable
 from emulator.kernel.process import processes
 from emulator.kernel.syscalls import (
     RESTART,
@@ -27,6 +28,7 @@ from emulator.kernel.syscalls import (
     strncpy_from_user,
     syscall,
 )
+from emulator.kernel.wait import finish_wait, prepare_to_wait_event, schedule_timeout
 
 if TYPE_CHECKING:
     from emulator.kernel.core import Kernel
@@ -78,7 +80,8 @@ def sys_openat(k: Kernel, task: Task, a: list[int]) -> int:
     cwd = _dir(task, a[0])
     if isinstance(cwd, int):
         return cwd
-    f = vfs.vfs_open(_path(k, a[1]), a[2], a[3] & 0o7777, cwd=cwd)
+    mode = a[3] & 0o7777 & ~getattr(task, "umask", 0o022)
+    f = vfs.vfs_open(_path(k, a[1]), a[2], mode, cwd=cwd)
     if isinstance(f, int):
         return f
     return files(task).install(f, a[2] & O_CLOEXEC)
@@ -91,40 +94,30 @@ def sys_open(k: Kernel, task: Task, a: list[int]) -> int:
 
 @syscall("close")
 def sys_close(k: Kernel, task: Task, a: list[int]) -> int:
-    f = _file(task, a[0])
-    ret = files(task).close_fd(_fd(a[0]))
-    if f is not None:
-        _wake_pipe(k, f)  # the other end may now see end of file or EPIPE
-    return ret
+    return files(task).close_fd(_fd(a[0]))
 
 
 def close_files_on_exit(k: Kernel, table: FdTable) -> None:
-    """exit_files(): close everything, waking tasks asleep on pipes that close."""
-    ends = list(table.fd.values())
+    """exit_files(): close everything (a pipe's release wakes whoever sleeps on it)."""
     table.close_all()
-    for f in ends:
-        _wake_pipe(k, f)
 
 
-def _sleep_on_pipe(k: Kernel, task: Task, f: File) -> object | None:
-    """A blocking pipe end that cannot move: the task sleeps until the other end does."""
-    pipe = pipe_of(f)
-    if pipe is None or f.f_flags & O_NONBLOCK:
-        return None
-    pipe.waiting.append(task)
-    processes(k).block(task)
+def wait_on_file(k: Kernel, task: Task, f: File, events: int) -> object | int:
+    """The sleeping half of a read or write the driver could not do now (-EAGAIN): an
+    O_NONBLOCK file (or one that cannot be polled) gets -EAGAIN; otherwise the task sleeps
+    on the wait queues the file's poll registers until one of `events` may have become true,
+    and the call runs again (wait_event_interruptible())."""
+    if f.f_flags & O_NONBLOCK or f.f_op.poll is None:
+        return -EAGAIN
+    err = prepare_to_wait_event(task, k)
+    if err:
+        return err
+    events |= POLLERR | POLLHUP
+    if vfs.vfs_poll(f, PollTable(task, events)) & events:
+        finish_wait(task, k)  # ready after all: a driver whose poll and read disagree
+        return -EAGAIN
+    schedule_timeout(task, None, k)
     return RESTART
-
-
-def _wake_pipe(k: Kernel, f: File) -> None:
-    pipe = pipe_of(f)
-    if pipe is not None and pipe.waiting:
-        pm = processes(k)
-        for t in pipe.waiting:
-            if t.state == "waiting":  # type: ignore[attr-defined]
-                t.state = "runnable"  # type: ignore[attr-defined]
-                pm.runqueue.append(t)  # type: ignore[arg-type]
-        pipe.waiting.clear()
 
 
 @syscall("read")
@@ -134,11 +127,10 @@ def sys_read(k: Kernel, task: Task, a: list[int]) -> int | object:
         return -EBADF
     data = vfs.vfs_read(f, a[2])
     if data == -EAGAIN:
-        return _sleep_on_pipe(k, task, f) or data
+        return wait_on_file(k, task, f, POLLIN)
     if isinstance(data, int):
         return data
     copy_to_user(k, a[1], data)
-    _wake_pipe(k, f)
     return len(data)
 
 
@@ -149,8 +141,7 @@ def sys_write(k: Kernel, task: Task, a: list[int]) -> int | object:
         return -EBADF
     n = vfs.vfs_write(f, copy_from_user(k, a[1], a[2]))
     if n == -EAGAIN:
-        return _sleep_on_pipe(k, task, f) or n
-    _wake_pipe(k, f)
+        return wait_on_file(k, task, f, POLLOUT)
     return n
 
 
@@ -166,48 +157,6 @@ def sys_pipe2(k: Kernel, task: Task, a: list[int]) -> int:
 @syscall("pipe")
 def sys_pipe(k: Kernel, task: Task, a: list[int]) -> int:
     return sys_pipe2(k, task, [a[0], 0])
-
-
-def _iov(k: Kernel, iov: int, cnt: int) -> list[tuple[int, int]]:
-    if cnt > 1024:
-        raise ValueError
-    return [struct.unpack("<II", copy_from_user(k, iov + 8 * i, 8)) for i in range(cnt)]
-
-
-@syscall("writev")
-def sys_writev(k: Kernel, task: Task, a: list[int]) -> int:
-    f = _file(task, a[0])
-    if f is None:
-        return -EBADF
-    try:
-        vecs = _iov(k, a[1], a[2])
-    except ValueError:
-        return -EINVAL
-    data = b"".join(copy_from_user(k, base, n) for base, n in vecs if n)
-    return vfs.vfs_write(f, data) if data else 0
-
-
-@syscall("readv")
-def sys_readv(k: Kernel, task: Task, a: list[int]) -> int:
-    f = _file(task, a[0])
-    if f is None:
-        return -EBADF
-    try:
-        vecs = _iov(k, a[1], a[2])
-    except ValueError:
-        return -EINVAL
-    total = 0
-    for base, n in vecs:
-        if not n:
-            continue
-        data = vfs.vfs_read(f, n)
-        if isinstance(data, int):
-            return data if total == 0 else total
-        copy_to_user(k, base, data)
-        total += len(data)
-        if len(data) < n:
-            break
-    return total
 
 
 @syscall("lseek")
@@ -371,10 +320,7 @@ def sys_readlinkat(k: Kernel, task: Task, a: list[int]) -> int:
 
 
 def _readlink(k: Kernel, task: Task, path: str, buf: int, size: int, cwd: Dentry | None) -> int:
-    if path in ("/proc/self/exe", f"/proc/{task.pid}/exe"):
-        target: str | int = task.exe
-    else:
-        target = vfs.vfs_readlink(path, cwd=cwd)
+    target = vfs.vfs_readlink(path, cwd=cwd)
     if isinstance(target, int):
         return target
     data = target.encode()[:size]
@@ -423,3 +369,9 @@ def sys_chdir(k: Kernel, task: Task, a: list[int]) -> int:
 
 
 __all__ = ["files", "EFAULT", "Efault"]
+
+# The other file-side calls register themselves on import (they use the helpers above).
+import emulator.kernel.fs.open  # noqa: E402, F401
+import emulator.kernel.fs.read_write  # noqa: E402, F401
+import emulator.kernel.fs.select  # noqa: E402, F401
+import emulator.kernel.fs.stat  # noqa: E402, F401

@@ -96,6 +96,7 @@ from emulator.kernel.fs.namei import (
 
 if TYPE_CHECKING:
     from emulator.kernel.core import Kernel
+    from emulator.kernel.fs.poll import PollTable
 
 __all__ = [
     "Dentry",
@@ -288,7 +289,7 @@ def vfs_ioctl(file: File, cmd: int, arg: int) -> IoctlResult:
     return -ENOTTY if ret == -ENOIOCTLCMD else ret
 
 
-def vfs_poll(file: File, wait: object = None) -> int:
+def vfs_poll(file: File, wait: PollTable | None = None) -> int:
     """The file's poll mask (EPOLLIN/EPOLLOUT...); files without poll are always ready."""
     if file.f_op.poll is None:
         return DEFAULT_POLLMASK
@@ -496,9 +497,10 @@ def initramfs_add_file(path: str, data: bytes, mode: int = 0o755) -> int:
     return 0
 
 
-def kernel_read_file_from_path(path: str) -> bytes | int:
-    """fs/kernel_read_file.c: a whole file's contents (the loader reads programs so)."""
-    file = vfs_open(path, 0)
+def kernel_read_file_from_path(path: str, cwd: Dentry | None = None) -> bytes | int:
+    """fs/kernel_read_file.c: a whole file's contents (the loader reads programs so);
+    a relative path starts at `cwd`."""
+    file = vfs_open(path, 0, cwd=cwd)
     if isinstance(file, int):
         return file
     out = bytearray()

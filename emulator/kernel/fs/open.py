@@ -1,0 +1,178 @@
+"""Working directory, umask, truncation, sync and the namespace-changing calls (fs/open.c,
+fs/namei.c's do_mkdirat/do_rmdir/do_unlinkat/do_symlinkat, fs/sync.c, fs/readdir.c's
+getdents, kernel/sys.c umask).
+
+The working directory (`task.cwd`, `task.cwd_path`) and the umask (`task.umask`, 022 at
+boot) are per process and inherited across fork (`copy_fs_struct`). The umask clears mode
+bits of files and directories created by open(O_CREAT), mkdir and mknod.
+
+64-bit lengths come in register pairs (see read_write.py): ftruncate64 (fd, pad, lo, hi)
+and truncate64 (path, pad, lo, hi) on ARM EABI, (fd, lo, hi) and (path, lo, hi) on i386.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from emulator.kernel.errno import EBADF, EINVAL, EISDIR, ENOTDIR
+from emulator.kernel.fs import vfs
+from emulator.kernel.fs.fcntl import O_WRONLY
+from emulator.kernel.fs.file_table import fput
+from emulator.kernel.fs.inode import S_ISDIR, S_ISREG
+from emulator.kernel.fs.read_write import arg64
+from emulator.kernel.fs.syscalls import _dir, _fd, _file, _path, files
+from emulator.kernel.syscalls import copy_to_user, syscall
+
+if TYPE_CHECKING:
+    from emulator.kernel.core import Kernel
+    from emulator.kernel.fs.inode import File
+    from emulator.kernel.process import Task
+
+AT_REMOVEDIR = 0x200
+DEFAULT_UMASK = 0o022
+
+
+def current_umask(task: Task) -> int:
+    return int(getattr(task, "umask", DEFAULT_UMASK))
+
+
+def copy_fs_struct(parent: Task, child: Task) -> None:
+    """copy_fs_struct() at fork: the working directory and the umask (and the program's
+    dentry, which Linux's dup_mm shares as mm->exe_file)."""
+    for attr in ("cwd", "cwd_path", "umask", "exe_dentry"):
+        if hasattr(parent, attr):
+            setattr(child, attr, getattr(parent, attr))
+
+
+@syscall("umask")
+def sys_umask(k: Kernel, task: Task, a: list[int]) -> int:
+    old = current_umask(task)
+    task.umask = a[0] & 0o777  # type: ignore[attr-defined]
+    return old
+
+
+@syscall("fchdir")
+def sys_fchdir(k: Kernel, task: Task, a: list[int]) -> int:
+    f = _file(task, a[0])
+    if f is None:
+        return -EBADF
+    if not S_ISDIR(f.f_inode.i_mode):
+        return -ENOTDIR
+    task.cwd = f.f_path  # type: ignore[attr-defined]
+    task.cwd_path = vfs.d_path(f.f_path)  # type: ignore[attr-defined]
+    return 0
+
+
+# -- truncate -----------------------------------------------------------------------------------
+
+
+def do_ftruncate(f: File | None, length: int) -> int:
+    if f is None:
+        return -EBADF
+    if length < 0:
+        return -EINVAL
+    if not S_ISREG(f.f_inode.i_mode):
+        return -EISDIR if S_ISDIR(f.f_inode.i_mode) else -EINVAL
+    return vfs.vfs_ftruncate(f, length)
+
+
+def do_truncate(k: Kernel, task: Task, addr: int, length: int) -> int:
+    if length < 0:
+        return -EINVAL
+    f = vfs.vfs_open(_path(k, addr), O_WRONLY, cwd=getattr(task, "cwd", None))
+    if isinstance(f, int):
+        return f
+    try:
+        return do_ftruncate(f, length)
+    finally:
+        fput(f)
+
+
+@syscall("ftruncate")
+def sys_ftruncate(k: Kernel, task: Task, a: list[int]) -> int:
+    return do_ftruncate(_file(task, a[0]), _fd(a[1]))
+
+
+@syscall("ftruncate64")
+def sys_ftruncate64(k: Kernel, task: Task, a: list[int]) -> int:
+    return do_ftruncate(_file(task, a[0]), arg64(k, a, 2, 1))
+
+
+@syscall("truncate64")
+def sys_truncate64(k: Kernel, task: Task, a: list[int]) -> int:
+    return do_truncate(k, task, a[0], arg64(k, a, 2, 1))
+
+
+@syscall("fsync")
+@syscall("fdatasync")
+def sys_fsync(k: Kernel, task: Task, a: list[int]) -> int:
+    f = _file(task, a[0])
+    return -EBADF if f is None else vfs.vfs_fsync(f)
+
+
+@syscall("getdents")
+def sys_getdents(k: Kernel, task: Task, a: list[int]) -> int:
+    f = _file(task, a[0])
+    if f is None:
+        return -EBADF
+    data = vfs.vfs_getdents(f, a[2])
+    if isinstance(data, int):
+        return data
+    copy_to_user(k, a[1], data)
+    return len(data)
+
+
+# -- mkdir, rmdir, unlink, symlink --------------------------------------------------------------
+
+
+@syscall("mkdirat")
+def sys_mkdirat(k: Kernel, task: Task, a: list[int]) -> int:
+    cwd = _dir(task, a[0])
+    if isinstance(cwd, int):
+        return cwd
+    return vfs.vfs_mkdir(_path(k, a[1]), a[2] & 0o7777 & ~current_umask(task), cwd=cwd)
+
+
+@syscall("mkdir")
+def sys_mkdir(k: Kernel, task: Task, a: list[int]) -> int:
+    return sys_mkdirat(k, task, [0xFFFF_FF9C, a[0], a[1]])
+
+
+@syscall("unlinkat")
+def sys_unlinkat(k: Kernel, task: Task, a: list[int]) -> int:
+    if a[2] & ~AT_REMOVEDIR:
+        return -EINVAL
+    cwd = _dir(task, a[0])
+    if isinstance(cwd, int):
+        return cwd
+    path = _path(k, a[1])
+    if a[2] & AT_REMOVEDIR:
+        return vfs.vfs_rmdir(path, cwd=cwd)
+    return vfs.vfs_unlink(path, cwd=cwd)
+
+
+@syscall("unlink")
+def sys_unlink(k: Kernel, task: Task, a: list[int]) -> int:
+    return sys_unlinkat(k, task, [0xFFFF_FF9C, a[0], 0])
+
+
+@syscall("rmdir")
+def sys_rmdir(k: Kernel, task: Task, a: list[int]) -> int:
+    return sys_unlinkat(k, task, [0xFFFF_FF9C, a[0], AT_REMOVEDIR])
+
+
+@syscall("symlinkat")
+def sys_symlinkat(k: Kernel, task: Task, a: list[int]) -> int:
+    target = _path(k, a[0])
+    cwd = _dir(task, a[1])
+    if isinstance(cwd, int):
+        return cwd
+    return vfs.vfs_symlink(target, _path(k, a[2]), cwd=cwd)
+
+
+@syscall("symlink")
+def sys_symlink(k: Kernel, task: Task, a: list[int]) -> int:
+    return sys_symlinkat(k, task, [a[0], 0xFFFF_FF9C, a[1]])
+
+
+__all__ = ["copy_fs_struct", "current_umask", "files"]
