@@ -420,30 +420,44 @@ def sys_gettimeofday(k: Kernel, task: Task, a: list[int]) -> int:
     return 0
 
 
-def _sleep_ns(k: Kernel, ns: int) -> None:
-    """The task sleeps: with one CPU and nothing else to run, virtual time jumps ahead."""
-    clock = k.machine.clock
-    clock.skip_to(clock.now() + max(0, ns))
-    clock.run_due()
+def _sleep_ns(k: Kernel, task: Task, ns: int) -> int | object:
+    """hrtimer_nanosleep(): the task sleeps until its deadline on virtual time (other tasks
+    run meanwhile; with none, virtual time jumps ahead). The deadline is kept across the
+    call's restarts (kernel/wait.py)."""
+    from emulator.kernel.wait import (
+        finish_wait,
+        prepare_to_wait_event,
+        schedule_timeout,
+        task_deadline,
+    )
+
+    deadline = task_deadline(task, max(0, ns), k)
+    assert deadline is not None
+    if k.machine.clock.now() >= deadline:
+        finish_wait(task, k)
+        return 0
+    err = prepare_to_wait_event(task, k)
+    if err:
+        return err
+    schedule_timeout(task, deadline, k)
+    return RESTART
 
 
 @syscall("nanosleep")
-def sys_nanosleep(k: Kernel, task: Task, a: list[int]) -> int:
+def sys_nanosleep(k: Kernel, task: Task, a: list[int]) -> int | object:
     sec, nsec = struct.unpack("<II", copy_from_user(k, a[0], 8))
     if nsec >= 1_000_000_000:
         return -EINVAL
-    _sleep_ns(k, sec * 1_000_000_000 + nsec)
-    return 0
+    return _sleep_ns(k, task, sec * 1_000_000_000 + nsec)
 
 
 @syscall("clock_nanosleep_time64")
-def sys_clock_nanosleep_time64(k: Kernel, task: Task, a: list[int]) -> int:
+def sys_clock_nanosleep_time64(k: Kernel, task: Task, a: list[int]) -> int | object:
     sec, nsec = struct.unpack("<qq", copy_from_user(k, a[2], 16))
     ns = sec * 1_000_000_000 + nsec
     if a[1] & 1:  # TIMER_ABSTIME
         ns -= k.machine.clock.now()
-    _sleep_ns(k, ns)
-    return 0
+    return _sleep_ns(k, task, ns)
 
 
 @syscall("time")

@@ -114,8 +114,8 @@ def wait_on_file(k: Kernel, task: Task, f: File, events: int) -> object | int:
         return err
     events |= POLLERR | POLLHUP
     if vfs.vfs_poll(f, PollTable(task, events)) & events:
-        finish_wait(task, k)  # ready after all: a driver whose poll and read disagree
-        return -EAGAIN
+        finish_wait(task, k)  # it became ready meanwhile (input arrived): try again now
+        return RESTART
     schedule_timeout(task, None, k)
     return RESTART
 

@@ -9,7 +9,7 @@ The tree at boot (`vfs_init`, run as a boot hook):
     /dev        devtmpfs: drivers add their nodes (`devtmpfs_create_node`)
     /tmp        tmpfs, mode 1777: regular files and directories can be created and written
     /proc       procfs (fs/proc_fs.py): read-only, generated files
-    /sys/class  sysfs (empty for now)
+    /sys        sysfs (fs/sysfs.py): the top-level directories, CPU topology, driver attributes
 
 Creation works anywhere in the in-memory tree except /proc and /sys (-EACCES); names that
 only the host overlay has are read-only (-EROFS). Paths are `str` (user bytes decoded with
@@ -130,16 +130,15 @@ def vfs_init(kernel: Kernel) -> None:
     root["bin"] = new_dir_inode(state)
     root["dev"] = new_dir_inode(state, sb="devtmpfs")
     root["tmp"] = new_dir_inode(state, 0o1777, sb="tmpfs")
-    sys_dir = root["sys"] = new_dir_inode(state, 0o555, sb="sysfs")
-    assert sys_dir.children is not None
-    sys_dir.children["class"] = new_dir_inode(state, sb="sysfs")
-    for inode in (sys_dir, sys_dir.children["class"]):
-        inode.read_only = True
+    root["sys"] = new_dir_inode(state, 0o555, sb="sysfs")
+    root["sys"].read_only = True
     root["proc"] = new_dir_inode(state, 0o555, sb="proc")
     root["proc"].read_only = True
     from emulator.kernel.fs.proc_fs import proc_root_init
+    from emulator.kernel.fs.sysfs import sysfs_init
 
     proc_root_init(kernel)
+    sysfs_init(kernel)
 
 
 # -- open ------------------------------------------------------------------------------------
