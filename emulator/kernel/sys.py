@@ -79,7 +79,7 @@ def sys_sysinfo(k: Kernel, task: Task, a: list[int]) -> int:
 def sys_prctl(k: Kernel, task: Task, a: list[int]) -> int:
     option = a[0]
     if option == PR_SET_NAME:
-        name = strncpy_from_user(k, a[1], TASK_COMM_LEN - 1)
+        name = strncpy_from_user(k, a[1], TASK_COMM_LEN)[: TASK_COMM_LEN - 1]
         task.comm = name.decode("utf-8", "surrogateescape")
         return 0
     if option == PR_GET_NAME:

@@ -207,7 +207,15 @@ def uptime() -> str:
 
 
 def interrupts() -> str:
-    """kernel/irq/proc.c show_interrupts(): the CPU header ("%*s" + "CPU%-8d"), then the
-    rows the IRQ layer renders (none until it registers)."""
+    """kernel/irq/proc.c show_interrupts(): the CPU header ("%*s" + "CPU%-8d", prec 3), the
+    rows the IRQ layer renders (none until it registers), then arch_show_interrupts()'s error
+    count ("%*s: %10lu": ARM's "Err", x86's "ERR"; no IPI/APIC rows on this one-CPU model)."""
     rows = proc_state().interrupts_renderer
-    return " " * 11 + "CPU0".ljust(11) + "\n" + (rows() if rows is not None else "")
+    err = "Err" if current_kernel().machine.board.arch == "armv7" else "ERR"
+    return (
+        " " * 11
+        + "CPU0".ljust(11)
+        + "\n"
+        + (rows() if rows is not None else "")
+        + f"{err:>3}: {0:10d}\n"
+    )
