@@ -451,6 +451,18 @@ def sys_nanosleep(k: Kernel, task: Task, a: list[int]) -> int | object:
     return _sleep_ns(k, task, sec * 1_000_000_000 + nsec)
 
 
+@syscall("clock_nanosleep")
+def sys_clock_nanosleep(k: Kernel, task: Task, a: list[int]) -> int | object:
+    """The 32-bit-time form (struct old_timespec32); see clock_nanosleep_time64."""
+    sec, nsec = struct.unpack("<ii", copy_from_user(k, a[2], 8))
+    if not 0 <= nsec < 1_000_000_000 or sec < 0:
+        return -EINVAL
+    ns = sec * 1_000_000_000 + nsec
+    if a[1] & 1:  # TIMER_ABSTIME
+        ns -= k.machine.clock.now()
+    return _sleep_ns(k, task, ns)
+
+
 @syscall("clock_nanosleep_time64")
 def sys_clock_nanosleep_time64(k: Kernel, task: Task, a: list[int]) -> int | object:
     sec, nsec = struct.unpack("<qq", copy_from_user(k, a[2], 16))

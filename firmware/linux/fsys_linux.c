@@ -19,6 +19,7 @@
 #include <sys/sysinfo.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef STATX_ATTR_MOUNT_ROOT
@@ -183,6 +184,17 @@ int main(int argc, char **argv)
     int status;
     waitpid(pid, &status, 0);
     printf("child exit: %d\n", WEXITSTATUS(status));
+
+    /* the 32-bit-time clock_nanosleep sleeps on virtual time */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct { long sec, nsec; } d32 = { 0, 25000000 };
+    r = syscall(SYS_clock_nanosleep_time32, CLOCK_MONOTONIC, 0, &d32, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    printf("clock_nanosleep: %ld slept>=25ms %d\n", r,
+           (t1.tv_sec - t0.tv_sec) * 1000000000LL + t1.tv_nsec - t0.tv_nsec >= 25000000);
+    readall("/proc/mounts", buf, sizeof buf);
+    printf("mounts: %s", strstr(buf, "proc /proc proc ") ? "proc listed\n" : buf);
 
     /* sysfs */
     readall("/sys/devices/system/cpu/online", buf, sizeof buf);

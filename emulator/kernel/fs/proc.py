@@ -206,6 +206,21 @@ def uptime() -> str:
     return f"{up // 10**9}.{up // 10**7 % 100:02d} {idle // 10**9}.{idle // 10**7 % 100:02d}\n"
 
 
+MOUNTS = (
+    ("rootfs", "/", "rootfs", "rw"),
+    ("devtmpfs", "/dev", "devtmpfs", "rw,relatime,mode=755"),
+    ("tmpfs", "/tmp", "tmpfs", "rw,relatime"),
+    ("proc", "/proc", "proc", "rw,nosuid,nodev,noexec,relatime"),
+    ("sysfs", "/sys", "sysfs", "rw,nosuid,nodev,noexec,relatime"),
+)
+
+
+def mounts() -> str:
+    """fs/proc_namespace.c show_vfsmnt(): "device mountpoint type options 0 0" per mount
+    (the model's fixed mounts; a --root host directory is part of rootfs)."""
+    return "".join(f"{dev} {mnt} {fs} {opts} 0 0\n" for dev, mnt, fs, opts in MOUNTS)
+
+
 def interrupts() -> str:
     """kernel/irq/proc.c show_interrupts(): the CPU header ("%*s" + "CPU%-8d", prec 3), the
     rows the IRQ layer renders (none until it registers), then arch_show_interrupts()'s error

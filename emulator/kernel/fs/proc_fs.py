@@ -31,6 +31,7 @@ _ROOT_FILES: dict[str, Callable[[], str]] = {
     "cpuinfo": proc.cpuinfo,
     "uptime": proc.uptime,
     "interrupts": proc.interrupts,
+    "mounts": proc.mounts,
 }
 
 

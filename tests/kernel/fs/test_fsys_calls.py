@@ -53,6 +53,8 @@ def test_file_side_system_calls_behave_as_on_linux(capsys, arch):
         "pipe reopened: [via proc]",
         "re-executed through /proc/self/exe: argv[0]=again",
         "child exit: 7",
+        "clock_nanosleep: 0 slept>=25ms 1",
+        "mounts: proc listed",
         "cpu online: 0",
         "sysfs write-open read-only: -1 errno=13",
     ]

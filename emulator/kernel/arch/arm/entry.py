@@ -99,6 +99,7 @@ SYSCALL_NAMES = {
     0xF0002: "cacheflush",
     0xF0005: "set_tls",
     # file-side calls: fs/select.c, fs/read_write.c, fs/open.c, fs/statfs.c, kernel/sys.c
+    265: "clock_nanosleep",
     10: "unlink",
     39: "mkdir",
     40: "rmdir",

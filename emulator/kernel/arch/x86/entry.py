@@ -118,6 +118,7 @@ SYSCALL_NAMES = {
     386: "rseq",
     403: "clock_gettime64",
     # file-side calls: fs/select.c, fs/read_write.c, fs/open.c, fs/statfs.c, kernel/sys.c
+    267: "clock_nanosleep",
     10: "unlink",
     39: "mkdir",
     40: "rmdir",
