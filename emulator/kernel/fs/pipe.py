@@ -7,8 +7,11 @@ for writers) and re-runs the call when the other end moves (each side wakes the 
 queue, and release wakes both). An empty pipe with no writers reads as end of file (poll:
 EPOLLHUP), and a write with no readers is -EPIPE (poll: EPOLLERR).
 
-Deviation: a blocking write larger than the free space returns the short count instead of
-sleeping for the rest (callers such as stdio loop on short writes).
+A write of at most PIPE_BUF (4096) bytes is atomic: it waits for room for all of it. The pipe
+polls writable while a page-sized slot is free, as Linux's 16 one-page slots do.
+
+Deviation: a blocking write larger than PIPE_BUF and than the free space returns the short
+count instead of sleeping for the rest (callers such as stdio loop on short writes).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from emulator.kernel.fs.poll import PollTable, poll_wait
 from emulator.kernel.wait import WaitQueueHead, wake_up
 
 PIPE_BUF_SIZE = 16 * 4096
+PIPE_BUF = 4096  # writes up to this size are atomic (include/uapi/linux/limits.h)
 EPIPE = 32
 
 
@@ -62,8 +66,8 @@ def _write(file: File, data: bytes, pos: int) -> int:
     if pipe.readers == 0:
         return -EPIPE
     room = PIPE_BUF_SIZE - len(pipe.buf)
-    if room <= 0:
-        return -EAGAIN
+    if room <= 0 or (len(data) <= PIPE_BUF and room < len(data)):
+        return -EAGAIN  # writes of at most PIPE_BUF bytes are atomic
     pipe.buf += data[:room]
     if data:
         wake_up(pipe.rd_wait)
@@ -107,7 +111,7 @@ def pipe_poll(file: File, wait: PollTable | None) -> int:
         if pipe.writers == 0:
             mask |= EPOLLHUP
     if file.f_mode & FMODE_WRITE:
-        if len(pipe.buf) < PIPE_BUF_SIZE:
+        if PIPE_BUF_SIZE - len(pipe.buf) >= PIPE_BUF:  # a free page-sized slot
             mask |= EPOLLOUT | EPOLLWRNORM
         if pipe.readers == 0:
             mask |= EPOLLERR
