@@ -185,6 +185,35 @@ int main(int argc, char **argv)
     waitpid(pid, &status, 0);
     printf("child exit: %d\n", WEXITSTATUS(status));
 
+    /* rename, chmod, utimensat */
+    close(open("/tmp/r1", O_CREAT | O_WRONLY, 0644));
+    mkdir("/tmp/rd", 0755);
+    mkdir("/tmp/rd2", 0755);
+    close(open("/tmp/rd2/x", O_CREAT | O_WRONLY, 0644));
+    r = rename("/tmp/r1", "/tmp/rd/r2");
+    printf("rename: %ld moved=%d", r, access("/tmp/rd/r2", F_OK) == 0 && access("/tmp/r1", F_OK) != 0);
+    errno = 0;
+    printf(" onto non-empty dir: %d/%d", rename("/tmp/rd", "/tmp/rd2"), errno);
+    errno = 0;
+    printf(" file over dir: %d/%d", rename("/tmp/rd/r2", "/tmp/rd2"), errno);
+    errno = 0;
+    printf(" dir below itself: %d/%d", rename("/tmp/rd", "/tmp/rd/sub"), errno);
+    errno = 0;
+    printf(" across mounts: %d/%d", rename("/proc/version", "/tmp/v"), errno);
+    errno = 0;
+    printf(" noreplace: %ld/%d\n",
+           syscall(SYS_renameat2, AT_FDCWD, "/tmp/rd/r2", AT_FDCWD, "/tmp/rd2/x", 1), errno);
+    r = chmod("/tmp/rd/r2", 0640);
+    stat("/tmp/rd/r2", &st);
+    printf("chmod: %ld mode=%o", r, st.st_mode & 07777);
+    r = fchmod(fd, 0604);
+    fstat(fd, &st);
+    printf(" fchmod: %ld mode=%o", r, st.st_mode & 07777);
+    errno = 0;
+    r = utimensat(AT_FDCWD, "/tmp/none", NULL, 0);
+    printf(" utimensat missing: %ld/%d existing: %d\n", r, errno,
+           utimensat(AT_FDCWD, "/tmp/rd/r2", NULL, 0));
+
     /* the 32-bit-time clock_nanosleep sleeps on virtual time */
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -1,6 +1,11 @@
-"""Working directory, umask, truncation, sync and the namespace-changing calls (fs/open.c,
-fs/namei.c's do_mkdirat/do_rmdir/do_unlinkat/do_symlinkat, fs/sync.c, fs/readdir.c's
-getdents, kernel/sys.c umask).
+"""Working directory, umask, truncation, sync, attributes and the namespace-changing calls
+(fs/open.c, fs/namei.c's do_mkdirat/do_rmdir/do_unlinkat/do_symlinkat/do_renameat2,
+fs/sync.c, fs/utimes.c, fs/readdir.c's getdents, kernel/sys.c umask).
+
+Attributes: chmod/fchmod/fchmodat change the mode bits of in-memory files (-EROFS on the host
+overlay); the chown family and utimensat/utimes check their target and succeed without
+effect (every file belongs to root and every timestamp is 0, so runs are deterministic);
+sync/syncfs have nothing to write back.
 
 The working directory (`task.cwd`, `task.cwd_path`) and the umask (`task.umask`, 022 at
 boot) are per process and inherited across fork (`copy_fs_struct`). The umask clears mode
@@ -14,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from emulator.kernel.errno import EBADF, EINVAL, EISDIR, ENOTDIR
+from emulator.kernel.errno import EBADF, EINVAL, EISDIR, ENOENT, ENOTDIR
 from emulator.kernel.fs import vfs
 from emulator.kernel.fs.fcntl import O_WRONLY
 from emulator.kernel.fs.file_table import fput
@@ -25,10 +30,13 @@ from emulator.kernel.syscalls import copy_to_user, syscall
 
 if TYPE_CHECKING:
     from emulator.kernel.core import Kernel
-    from emulator.kernel.fs.inode import File
+    from emulator.kernel.fs.inode import Dentry, File
     from emulator.kernel.process import Task
 
 AT_REMOVEDIR = 0x200
+AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH = 0x100, 0x1000
+RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT = 1, 2, 4
+AT_FDCWD_ARG = 0xFFFF_FF9C
 DEFAULT_UMASK = 0o022
 
 
@@ -173,6 +181,114 @@ def sys_symlinkat(k: Kernel, task: Task, a: list[int]) -> int:
 @syscall("symlink")
 def sys_symlink(k: Kernel, task: Task, a: list[int]) -> int:
     return sys_symlinkat(k, task, [a[0], 0xFFFF_FF9C, a[1]])
+
+
+# -- rename ------------------------------------------------------------------------------------
+
+
+def do_renameat2(k: Kernel, task: Task, a: list[int], flags: int) -> int:
+    if flags & ~RENAME_NOREPLACE:
+        return -EINVAL  # RENAME_EXCHANGE/WHITEOUT: not supported by the model's file systems
+    old_cwd, new_cwd = _dir(task, a[0]), _dir(task, a[2])
+    if isinstance(old_cwd, int):
+        return old_cwd
+    if isinstance(new_cwd, int):
+        return new_cwd
+    old, new = _path(k, a[1]), _path(k, a[3])
+    return vfs.vfs_rename(
+        old, new, old_cwd=old_cwd, new_cwd=new_cwd, noreplace=bool(flags & RENAME_NOREPLACE)
+    )
+
+
+@syscall("rename")
+def sys_rename(k: Kernel, task: Task, a: list[int]) -> int:
+    return do_renameat2(k, task, [AT_FDCWD_ARG, a[0], AT_FDCWD_ARG, a[1]], 0)
+
+
+@syscall("renameat")
+def sys_renameat(k: Kernel, task: Task, a: list[int]) -> int:
+    return do_renameat2(k, task, a, 0)
+
+
+@syscall("renameat2")
+def sys_renameat2(k: Kernel, task: Task, a: list[int]) -> int:
+    return do_renameat2(k, task, a, a[4])
+
+
+# -- attributes -----------------------------------------------------------------------------------
+
+
+def _lookup_at(k: Kernel, task: Task, dirfd: int, addr: int, flags: int) -> Dentry | int:
+    """The dentry an *at() call names: "" with AT_EMPTY_PATH (or a NULL path, as utimensat
+    allows) is the dirfd itself."""
+    path = _path(k, addr) if addr else ""
+    if not path:
+        if addr and not flags & AT_EMPTY_PATH:
+            return -ENOENT
+        f = _file(task, dirfd)
+        return -EBADF if f is None else f.f_path
+    cwd = _dir(task, dirfd)
+    if isinstance(cwd, int):
+        return cwd
+    return vfs.path_lookup(path, follow=not flags & AT_SYMLINK_NOFOLLOW, cwd=cwd)
+
+
+@syscall("fchmodat")
+def sys_fchmodat(k: Kernel, task: Task, a: list[int]) -> int:
+    d = _lookup_at(k, task, a[0], a[1], 0)
+    return d if isinstance(d, int) else vfs.vfs_chmod(d, a[2])
+
+
+@syscall("chmod")
+def sys_chmod(k: Kernel, task: Task, a: list[int]) -> int:
+    return sys_fchmodat(k, task, [AT_FDCWD_ARG, a[0], a[1]])
+
+
+@syscall("fchmod")
+def sys_fchmod(k: Kernel, task: Task, a: list[int]) -> int:
+    f = _file(task, a[0])
+    return -EBADF if f is None else vfs.vfs_chmod(f.f_path, a[1])
+
+
+@syscall("fchownat")
+def sys_fchownat(k: Kernel, task: Task, a: list[int]) -> int:
+    if a[4] & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+        return -EINVAL
+    d = _lookup_at(k, task, a[0], a[1], a[4])
+    return d if isinstance(d, int) else 0
+
+
+@syscall("chown32")
+@syscall("lchown32")
+def sys_chown(k: Kernel, task: Task, a: list[int]) -> int:
+    d = _lookup_at(k, task, AT_FDCWD_ARG, a[0], 0)
+    return d if isinstance(d, int) else 0
+
+
+@syscall("fchown32")
+def sys_fchown(k: Kernel, task: Task, a: list[int]) -> int:
+    return -EBADF if _file(task, a[0]) is None else 0
+
+
+@syscall("utimensat")
+@syscall("utimensat_time64")
+def sys_utimensat(k: Kernel, task: Task, a: list[int]) -> int:
+    if a[3] & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+        return -EINVAL
+    d = _lookup_at(k, task, a[0], a[1], a[3])
+    return d if isinstance(d, int) else 0
+
+
+@syscall("utimes")
+def sys_utimes(k: Kernel, task: Task, a: list[int]) -> int:
+    d = _lookup_at(k, task, AT_FDCWD_ARG, a[0], 0)
+    return d if isinstance(d, int) else 0
+
+
+@syscall("sync")
+@syscall("syncfs")
+def sys_sync(k: Kernel, task: Task, a: list[int]) -> int:
+    return 0
 
 
 __all__ = ["copy_fs_struct", "current_umask", "files"]

@@ -135,6 +135,21 @@ SYSCALL_NAMES = {
     393: "pwritev2",
     413: "pselect6_time64",
     414: "ppoll_time64",
+    15: "chmod",
+    36: "sync",
+    38: "rename",
+    94: "fchmod",
+    198: "lchown32",
+    207: "fchown32",
+    212: "chown32",
+    269: "utimes",
+    325: "fchownat",
+    329: "renameat",
+    333: "fchmodat",
+    348: "utimensat",
+    373: "syncfs",
+    382: "renameat2",
+    412: "utimensat_time64",
 }
 
 CPACR_CP10_CP11_FULL = 0xF << 20

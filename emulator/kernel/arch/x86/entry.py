@@ -155,6 +155,21 @@ SYSCALL_NAMES = {
     379: "pwritev2",
     413: "pselect6_time64",
     414: "ppoll_time64",
+    15: "chmod",
+    36: "sync",
+    38: "rename",
+    94: "fchmod",
+    198: "lchown32",
+    207: "fchown32",
+    212: "chown32",
+    271: "utimes",
+    298: "fchownat",
+    302: "renameat",
+    306: "fchmodat",
+    320: "utimensat",
+    344: "syncfs",
+    353: "renameat2",
+    412: "utimensat_time64",
 }
 
 
