@@ -189,6 +189,11 @@ class ProcessManager:
         """Load a static ELF into a new address space; a new process (pid 1 at boot), or
         `task` replacing its program (execve: same pid, descriptors kept but close-on-exec)."""
         k = self.kernel
+        from emulator.kernel.fs.namei import d_path, path_lookup
+
+        found = path_lookup(path, cwd=getattr(task, "cwd", None), kernel=k)
+        exe = None if isinstance(found, int) else found  # the file, even via /proc/self/exe
+        vma_name = d_path(exe) if exe is not None else path
         if task is not None:
             self.unmap_range(task.mm, 0, k.layout.TASK_SIZE)
         mm = self.new_mm()
@@ -203,7 +208,7 @@ class ProcessManager:
             )
             if end > k.layout.TASK_SIZE:
                 raise ValueError(f"{path}: segment at {seg.vaddr:#x} is in kernel space")
-            mm.insert_vma(Vma(start, end, prot, 0, path))
+            mm.insert_vma(Vma(start, end, prot, 0, vma_name))
             self.user_write(mm, seg.vaddr, seg.data)
             top = max(top, end)
         mm.start_brk = mm.brk = top
@@ -228,10 +233,7 @@ class ProcessManager:
         from emulator.kernel.fs.proc_pid import proc_pid_create
 
         task.cmdline = b"".join(a.encode() + b"\0" for a in argv)  # type: ignore[attr-defined]
-        from emulator.kernel.fs.namei import path_lookup
-
-        exe = path_lookup(path, cwd=getattr(task, "cwd", None), kernel=k)
-        task.exe_dentry = exe if not isinstance(exe, int) else None  # type: ignore[attr-defined]
+        task.exe_dentry = exe  # type: ignore[attr-defined]
         proc_pid_create(k, task)
         self.tasks[task.pid] = task
         self.current = task

@@ -17,6 +17,7 @@ from emulator.kernel.fs import vfs
 from emulator.kernel.fs.char_dev import new_encode_dev
 from emulator.kernel.fs.fcntl import AT_FDCWD, O_CLOEXEC, O_NONBLOCK, O_RDWR
 from emulator.kernel.fs.file_table import FdTable
+from emulator.kernel.fs.inode import generic_fillattr
 from emulator.kernel.fs.pipe import create_pipe
 from emulator.kernel.fs.poll import POLLERR, POLLHUP, POLLIN, POLLOUT, PollTable
 from emulator.kernel.process import processes
@@ -236,6 +237,9 @@ def sys_lstat64(k: Kernel, task: Task, a: list[int]) -> int:
 def sys_fstatat64(k: Kernel, task: Task, a: list[int]) -> int:
     path = _path(k, a[1])
     if not path and a[3] & AT_EMPTY_PATH:
+        if _fd(a[0]) == AT_FDCWD:
+            cwd = getattr(task, "cwd", None) or vfs.vfs_state().root_dentry()
+            return _stat_out(k, generic_fillattr(cwd.d_inode), a[2])
         return sys_fstat64(k, task, [a[0], a[2]])
     cwd = _dir(task, a[0])
     if isinstance(cwd, int):
@@ -345,7 +349,8 @@ def sys_faccessat(k: Kernel, task: Task, a: list[int]) -> int:
 
 @syscall("getcwd")
 def sys_getcwd(k: Kernel, task: Task, a: list[int]) -> int:
-    path = getattr(task, "cwd_path", "/").encode() + b"\0"
+    cwd = getattr(task, "cwd", None)
+    path = (vfs.d_path(cwd) if cwd is not None else "/").encode() + b"\0"
     if len(path) > a[1]:
         return -34  # ERANGE
     copy_to_user(k, a[0], path)

@@ -51,7 +51,8 @@ def test_file_side_system_calls_behave_as_on_linux(capsys, arch):
         "fd link pipe: pipe:[",
         "fd link file: /tmp/data reopened [012A]",
         "pipe reopened: [via proc]",
-        "re-executed through /proc/self/exe: argv[0]=again",
+        "re-executed through /proc/self/exe: argv[0]=again"
+        " maps name the file 1 exe /bin/fsys_linux",
         "child exit: 7",
         "rename: 0 moved=1 onto non-empty dir: -1/39 file over dir: -1/21"
         " dir below itself: -1/22 across mounts: -1/18 noreplace: -1/17",
