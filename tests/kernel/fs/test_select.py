@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+import emulator.kernel.wait
 from emulator.cli import main
 from firmware.build import build_linux
 
@@ -30,6 +31,7 @@ def test_poll_and_select_report_readiness_sleep_and_time_out_like_linux(capsys, 
         "select bad set: -1 errno=14",
         "old select: 1 wr=1",
         "ppoll timeout: 0 ts=0.000000000",
+        "ppoll_time64 timeout: 0 ts=0.000000000",
         "ppoll sigsetsize 4: -1 errno=22",
         "ppoll bad timespec: -1 errno=22",
         "poll nfds>RLIMIT_NOFILE: -1 errno=22",
@@ -42,4 +44,17 @@ def test_poll_and_select_report_readiness_sleep_and_time_out_like_linux(capsys, 
         "poll writer gone: 1 revents=0x10",  # POLLHUP
         "poll reader gone: 1 revents=0xc",  # POLLOUT | POLLERR
         "poll null/proc: 2 null=0x5 proc=0x1",  # DEFAULT_POLLMASK, filtered
+    ]
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_sleeps_end_with_eintr_when_a_signal_is_pending(capsys, monkeypatch, arch):
+    monkeypatch.setattr(emulator.kernel.wait, "signal_pending", lambda task, kernel=None: True)
+    status = main(["run", "--board", arch, str(build_linux("poll_linux", arch)), "eintr"])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert out.splitlines() == [
+        "interrupted poll: -1 errno=4",
+        "interrupted nanosleep: -1 errno=4",
+        "interrupted read: -1 errno=4",
     ]
