@@ -46,6 +46,9 @@ int main(int argc, char **argv)
                argv[0], strstr(maps, "/proc/self") == NULL && strstr(maps, exe) != NULL, exe);
         return 7;
     }
+    char fd0[64] = {0};
+    ssize_t n0 = readlink("/proc/self/fd/0", fd0, sizeof fd0 - 1); /* before any fd is used */
+    printf("fd 0 before use: %zd %s\n", n0, fd0);
     char buf[512];
     struct statx sx;
     long r;

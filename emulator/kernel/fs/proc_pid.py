@@ -160,10 +160,11 @@ def _fd_links(k: Kernel, task: Task) -> dict[str, Inode]:
     """proc_readfd(): one magic link per open descriptor (numbered on first sight of the
     descriptor's File, so a listing is stable while nothing changes)."""
     from emulator.kernel.fs.namei import vfs_state
+    from emulator.kernel.fs.syscalls import files
 
-    table = getattr(task, "files", None)
-    if table is None:
+    if task.state == "zombie":
         return {}
+    table = files(task)  # (created on first use, with the console on 0, 1 and 2)
     cache: dict[tuple[int, int], Inode] = task.__dict__.get("_proc_fd_inodes", {})
     fresh: dict[tuple[int, int], Inode] = {}
     out: dict[str, Inode] = {}

@@ -21,6 +21,7 @@ def test_file_side_system_calls_behave_as_on_linux(capsys, arch):
     exe = next(line for line in lines if line.startswith("exe link: "))
     assert exe.startswith("exe link: /bin/fsys_linux")
     assert [line for line in lines if line is not exe] == [
+        "fd 0 before use: 12 /dev/console",
         "statx null: 0 mask=0x17ff chr=1 rdev=1:3",  # STATX_BASIC_STATS | STATX_MNT_ID
         "statx link: 0 lnk=1 size=9",
         "statx fd: 0 reg=1 size=10 blksize=4096",
