@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from emulator.kernel.process import Task
 
 EINTR = 4
+IDLE_HOST_WAIT_S = 0.05
 ERESTARTNOHAND = 514  # what Linux's poll/select return on a signal (-EINTR for the user)
 
 
@@ -165,7 +166,10 @@ def schedule_timeout(task: Task, deadline: int | None, kernel: Kernel | None = N
 
 def idle_until_wakeup(kernel: Kernel) -> bool:
     """Every task sleeps: let virtual time run to the next armed wake-up (a sleeping task's
-    deadline or a poller such as the console's) and fire it. False if none is armed."""
+        deadline or a poller such as the console's) and fire it. False if none is armed. When only
+    a poller is armed and the host console is an interactive terminal, the host first waits
+    briefly for input, so an idle guest waiting for the user does not spin (interactive input
+    is not reproducible anyway; pipes, files and tests never take this path)."""
     state = wait_state(kernel)
     live = [ev for ev in state.timers.values() if not ev.cancelled]
     if not live and not state.pollers:
@@ -174,6 +178,9 @@ def idle_until_wakeup(kernel: Kernel) -> bool:
     nxt = clock.next_deadline()
     if nxt is None:
         return False
+    wait_input = getattr(kernel.machine.console, "wait_input", None)
+    if not live and wait_input is not None:
+        wait_input(IDLE_HOST_WAIT_S)  # an interactive host: wait for the user, not spin
     clock.skip_to(nxt)
     clock.run_due()
     return True
