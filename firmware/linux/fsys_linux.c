@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -103,6 +104,26 @@ int main(int argc, char **argv)
     pipe(p);
     r = pread(p[0], buf, 1, 0);
     printf("pread pipe: %ld errno=%d\n", r, errno);
+
+    /* the ioctls every file answers: FIONBIO, FIONREAD, FIOCLEX */
+    int on = 1;
+    ioctl(p[0], FIONBIO, &on);
+    errno = 0;
+    r = read(p[0], buf, 1);
+    printf("FIONBIO: read %ld errno=%d flags nonblock=%d", r, errno,
+           !!(fcntl(p[0], F_GETFL) & O_NONBLOCK));
+    on = 0;
+    ioctl(p[0], FIONBIO, &on);
+    write(p[1], "abc", 3);
+    int avail = -1, favail = -1;
+    ioctl(p[0], FIONREAD, &avail);
+    lseek(fd, 1, SEEK_SET);
+    ioctl(fd, FIONREAD, &favail);
+    read(p[0], buf, 3);
+    ioctl(fd, FIOCLEX);
+    printf(" FIONREAD pipe=%d file=%d FIOCLEX cloexec=%d\n", avail, favail,
+           fcntl(fd, F_GETFD) & FD_CLOEXEC);
+    ioctl(fd, FIONCLEX);
 
     /* sendfile: file to pipe with an offset, then to stdout */
     off_t off = 1;

@@ -16,9 +16,10 @@ count instead of sleeping for the rest (callers such as stdio loop on short writ
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 
-from emulator.kernel.errno import EAGAIN
+from emulator.kernel.errno import EAGAIN, ENOIOCTLCMD
 from emulator.kernel.fs.inode import (
     EPOLLERR,
     EPOLLHUP,
@@ -33,12 +34,14 @@ from emulator.kernel.fs.inode import (
     File,
     FileOperations,
     Inode,
+    IoctlResult,
 )
 from emulator.kernel.fs.poll import PollTable, poll_wait
 from emulator.kernel.wait import WaitQueueHead, wake_up
 
 PIPE_BUF_SIZE = 16 * 4096
-PIPE_BUF = 4096  # writes up to this size are atomic (include/uapi/linux/limits.h)
+PIPE_BUF = 4096
+FIONREAD = 0x541B  # writes up to this size are atomic (include/uapi/linux/limits.h)
 EPIPE = 32
 
 
@@ -85,6 +88,13 @@ def _release(inode: Inode, file: File) -> int:
     return 0
 
 
+def pipe_ioctl(file: File, cmd: int, arg: int) -> IoctlResult:
+    """FIONREAD: the bytes waiting in the pipe."""
+    if cmd == FIONREAD:
+        return 0, struct.pack("<i", len(file.private_data.buf))
+    return -ENOIOCTLCMD
+
+
 def fifo_open(inode: Inode, file: File) -> int:
     """fs/pipe.c fifo_open(), for a pipe reopened through /proc/<pid>/fd/<n>: the new file
     is one more reader and/or writer of the same pipe."""
@@ -119,7 +129,13 @@ def pipe_poll(file: File, wait: PollTable | None) -> int:
 
 
 pipefifo_fops = FileOperations(
-    owner="pipe", read=_read, write=_write, poll=pipe_poll, open=fifo_open, release=_release
+    owner="pipe",
+    read=_read,
+    write=_write,
+    poll=pipe_poll,
+    unlocked_ioctl=pipe_ioctl,
+    open=fifo_open,
+    release=_release,
 )
 
 

@@ -17,7 +17,7 @@ from emulator.kernel.fs import vfs
 from emulator.kernel.fs.char_dev import new_encode_dev
 from emulator.kernel.fs.fcntl import AT_FDCWD, O_CLOEXEC, O_NONBLOCK, O_RDWR
 from emulator.kernel.fs.file_table import FdTable
-from emulator.kernel.fs.inode import generic_fillattr
+from emulator.kernel.fs.inode import S_ISREG, generic_fillattr
 from emulator.kernel.fs.pipe import create_pipe
 from emulator.kernel.fs.poll import POLLERR, POLLHUP, POLLIN, POLLOUT, PollTable
 from emulator.kernel.process import processes
@@ -260,11 +260,34 @@ def sys_getdents64(k: Kernel, task: Task, a: list[int]) -> int:
     return len(data)
 
 
+FIONREAD, FIONBIO, FIONCLEX, FIOCLEX = 0x541B, 0x5421, 0x5450, 0x5451
+
+
+def do_vfs_ioctl(k: Kernel, task: Task, f: File, fd: int, cmd: int, arg: int) -> int | None:
+    """fs/ioctl.c do_vfs_ioctl(): the commands every file answers before its driver does —
+    FIOCLEX/FIONCLEX (close-on-exec), FIONBIO (O_NONBLOCK from an int), FIONREAD of a regular
+    file (bytes past f_pos). None: the driver's unlocked_ioctl decides."""
+    if cmd in (FIOCLEX, FIONCLEX):
+        files(task).set_close_on_exec(fd, cmd == FIOCLEX)
+        return 0
+    if cmd == FIONBIO:
+        (on,) = struct.unpack("<i", copy_from_user(k, arg, 4))
+        f.f_flags = f.f_flags | O_NONBLOCK if on else f.f_flags & ~O_NONBLOCK
+        return 0
+    if cmd == FIONREAD and S_ISREG(f.f_inode.i_mode):
+        copy_to_user(k, arg, struct.pack("<i", max(0, f.f_inode.i_size - f.f_pos)))
+        return 0
+    return None
+
+
 @syscall("ioctl")
 def sys_ioctl(k: Kernel, task: Task, a: list[int]) -> int:
     f = _file(task, a[0])
     if f is None:
         return -EBADF
+    early = do_vfs_ioctl(k, task, f, _fd(a[0]), a[1], a[2])
+    if early is not None:
+        return early
     ret = vfs.vfs_ioctl(f, a[1], a[2])
     if isinstance(ret, tuple):
         ret, out = ret

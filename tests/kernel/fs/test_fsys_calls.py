@@ -37,6 +37,7 @@ def test_file_side_system_calls_behave_as_on_linux(capsys, arch):
         "pwritev: 3 [012AB567xyz]",
         "ftruncate64: 0 size=4",
         "pread pipe: -1 errno=29",  # ESPIPE
+        "FIONBIO: read -1 errno=11 flags nonblock=1 FIONREAD pipe=3 file=3 FIOCLEX cloexec=1",
         "sendfile: 3 off=4 [12A]",
         "012",
         "sendfile to stdout: 3 pos=3",
