@@ -1,11 +1,10 @@
-"""Working directory, umask, truncation, sync, attributes and the namespace-changing calls
-(fs/open.c, fs/namei.c's do_mkdirat/do_rmdir/do_unlinkat/do_symlinkat/do_renameat2,
-fs/sync.c, fs/utimes.c, fs/readdir.c's getdents, kernel/sys.c umask).
+"""Working directory, umask, truncation, sync and attributes (fs/open.c, fs/sync.c,
+fs/readdir.c's getdents, kernel/sys.c umask); the directory-changing calls are in
+namei_syscalls.py.
 
 Attributes: chmod/fchmod/fchmodat change the mode bits of in-memory files (-EROFS on the host
-overlay); the chown family and utimensat/utimes check their target and succeed without
-effect (every file belongs to root and every timestamp is 0, so runs are deterministic);
-sync/syncfs have nothing to write back.
+overlay); the chown family checks its target and succeeds without effect (every file belongs
+to root); sync/syncfs have nothing to write back.
 
 The working directory (`task.cwd`, `task.cwd_path`) and the umask (`task.umask`, 022 at
 boot) are per process and inherited across fork (`copy_fs_struct`). The umask clears mode
@@ -35,7 +34,6 @@ if TYPE_CHECKING:
 
 AT_REMOVEDIR = 0x200
 AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH = 0x100, 0x1000
-RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT = 1, 2, 4
 AT_FDCWD_ARG = 0xFFFF_FF9C
 DEFAULT_UMASK = 0o022
 
@@ -130,91 +128,6 @@ def sys_getdents(k: Kernel, task: Task, a: list[int]) -> int:
     return len(data)
 
 
-# -- mkdir, rmdir, unlink, symlink --------------------------------------------------------------
-
-
-@syscall("mkdirat")
-def sys_mkdirat(k: Kernel, task: Task, a: list[int]) -> int:
-    cwd = _dir(task, a[0])
-    if isinstance(cwd, int):
-        return cwd
-    return vfs.vfs_mkdir(_path(k, a[1]), a[2] & 0o7777 & ~current_umask(task), cwd=cwd)
-
-
-@syscall("mkdir")
-def sys_mkdir(k: Kernel, task: Task, a: list[int]) -> int:
-    return sys_mkdirat(k, task, [0xFFFF_FF9C, a[0], a[1]])
-
-
-@syscall("unlinkat")
-def sys_unlinkat(k: Kernel, task: Task, a: list[int]) -> int:
-    if a[2] & ~AT_REMOVEDIR:
-        return -EINVAL
-    cwd = _dir(task, a[0])
-    if isinstance(cwd, int):
-        return cwd
-    path = _path(k, a[1])
-    if a[2] & AT_REMOVEDIR:
-        return vfs.vfs_rmdir(path, cwd=cwd)
-    return vfs.vfs_unlink(path, cwd=cwd)
-
-
-@syscall("unlink")
-def sys_unlink(k: Kernel, task: Task, a: list[int]) -> int:
-    return sys_unlinkat(k, task, [0xFFFF_FF9C, a[0], 0])
-
-
-@syscall("rmdir")
-def sys_rmdir(k: Kernel, task: Task, a: list[int]) -> int:
-    return sys_unlinkat(k, task, [0xFFFF_FF9C, a[0], AT_REMOVEDIR])
-
-
-@syscall("symlinkat")
-def sys_symlinkat(k: Kernel, task: Task, a: list[int]) -> int:
-    target = _path(k, a[0])
-    cwd = _dir(task, a[1])
-    if isinstance(cwd, int):
-        return cwd
-    return vfs.vfs_symlink(target, _path(k, a[2]), cwd=cwd)
-
-
-@syscall("symlink")
-def sys_symlink(k: Kernel, task: Task, a: list[int]) -> int:
-    return sys_symlinkat(k, task, [a[0], 0xFFFF_FF9C, a[1]])
-
-
-# -- rename ------------------------------------------------------------------------------------
-
-
-def do_renameat2(k: Kernel, task: Task, a: list[int], flags: int) -> int:
-    if flags & ~RENAME_NOREPLACE:
-        return -EINVAL  # RENAME_EXCHANGE/WHITEOUT: not supported by the model's file systems
-    old_cwd, new_cwd = _dir(task, a[0]), _dir(task, a[2])
-    if isinstance(old_cwd, int):
-        return old_cwd
-    if isinstance(new_cwd, int):
-        return new_cwd
-    old, new = _path(k, a[1]), _path(k, a[3])
-    return vfs.vfs_rename(
-        old, new, old_cwd=old_cwd, new_cwd=new_cwd, noreplace=bool(flags & RENAME_NOREPLACE)
-    )
-
-
-@syscall("rename")
-def sys_rename(k: Kernel, task: Task, a: list[int]) -> int:
-    return do_renameat2(k, task, [AT_FDCWD_ARG, a[0], AT_FDCWD_ARG, a[1]], 0)
-
-
-@syscall("renameat")
-def sys_renameat(k: Kernel, task: Task, a: list[int]) -> int:
-    return do_renameat2(k, task, a, 0)
-
-
-@syscall("renameat2")
-def sys_renameat2(k: Kernel, task: Task, a: list[int]) -> int:
-    return do_renameat2(k, task, a, a[4])
-
-
 # -- attributes -----------------------------------------------------------------------------------
 
 
@@ -268,21 +181,6 @@ def sys_chown(k: Kernel, task: Task, a: list[int]) -> int:
 @syscall("fchown32")
 def sys_fchown(k: Kernel, task: Task, a: list[int]) -> int:
     return -EBADF if _file(task, a[0]) is None else 0
-
-
-@syscall("utimensat")
-@syscall("utimensat_time64")
-def sys_utimensat(k: Kernel, task: Task, a: list[int]) -> int:
-    if a[3] & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
-        return -EINVAL
-    d = _lookup_at(k, task, a[0], a[1], a[3])
-    return d if isinstance(d, int) else 0
-
-
-@syscall("utimes")
-def sys_utimes(k: Kernel, task: Task, a: list[int]) -> int:
-    d = _lookup_at(k, task, AT_FDCWD_ARG, a[0], 0)
-    return d if isinstance(d, int) else 0
 
 
 @syscall("sync")

@@ -41,7 +41,6 @@ from emulator.kernel.errno import (
     EOVERFLOW,
     EROFS,
     ESPIPE,
-    EXDEV,
 )
 from emulator.kernel.fs.char_dev import def_chr_fops
 from emulator.kernel.fs.fcntl import (
@@ -444,6 +443,7 @@ def vfs_unlink(path: str, *, cwd: Dentry | None = None) -> int:
         return -EISDIR
     assert parent.d_inode.children is not None
     del parent.d_inode.children[child.d_name]
+    child.d_inode.links -= 1
     return 0
 
 
@@ -462,69 +462,6 @@ def vfs_rmdir(path: str, *, cwd: Dentry | None = None) -> int:
     assert parent.d_inode.children is not None
     del parent.d_inode.children[child.d_name]
     return 0
-
-
-def vfs_rename(
-    old: str,
-    new: str,
-    *,
-    old_cwd: Dentry | None = None,
-    new_cwd: Dentry | None = None,
-    noreplace: bool = False,
-) -> int:
-    """rename(2) within the in-memory tree (fs/namei.c vfs_rename): a directory may only
-    replace an empty directory, a non-directory a non-directory; renaming onto itself is a
-    no-op; a directory cannot move below itself (-EINVAL); across mounts it is -EXDEV."""
-    olp, nlp = lookup_parent(old, cwd=old_cwd), lookup_parent(new, cwd=new_cwd)
-    if isinstance(olp, int):
-        return olp
-    if isinstance(nlp, int):
-        return nlp
-    if _mount_of(olp[0]) != _mount_of(nlp[0]):
-        return -EXDEV
-    v = _lookup_victim(old, old_cwd)
-    if isinstance(v, int):
-        return -EBUSY if v == -ENOTEMPTY else v
-    old_parent, child = v
-    lp = lookup_parent(new, cwd=new_cwd)
-    if isinstance(lp, int):
-        return lp
-    new_parent, name = lp
-    if name in (".", ".."):
-        return -EBUSY
-    err = _may_create(new_parent)
-    if err:
-        return err
-    target = lookup_one(vfs_state(), new_parent, name)
-    if target is not None and target.d_inode is child.d_inode:
-        return 0
-    moving_dir = S_ISDIR(child.d_inode.i_mode)
-    p: Dentry | None = new_parent
-    while moving_dir and p is not None:
-        if p.d_inode is child.d_inode:
-            return -EINVAL
-        p = p.d_parent
-    if target is not None:
-        if noreplace:
-            return -EEXIST
-        if target.d_inode.i_sb == "host":
-            return -EROFS
-        if S_ISDIR(target.d_inode.i_mode):
-            if not moving_dir:
-                return -EISDIR
-            if target.d_inode.children or target.host is not None:
-                return -ENOTEMPTY
-        elif moving_dir:
-            return -ENOTDIR
-    assert old_parent.d_inode.children is not None and new_parent.d_inode.children is not None
-    del old_parent.d_inode.children[child.d_name]
-    new_parent.d_inode.children[name] = child.d_inode
-    return 0
-
-
-def _mount_of(d: Dentry) -> str:
-    sb = d.d_inode.i_sb
-    return "rootfs" if sb == "host" else sb
 
 
 def vfs_chmod(d: Dentry, mode: int) -> int:
