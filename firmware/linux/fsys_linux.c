@@ -105,6 +105,22 @@ int main(int argc, char **argv)
     r = pread(p[0], buf, 1, 0);
     printf("pread pipe: %ld errno=%d\n", r, errno);
 
+    /* a huge count reads only what the buffer's mappings hold; a bad buffer loses no input */
+    int zero = open("/dev/zero", O_RDONLY);
+    char *big = malloc(1 << 20);
+    r = read(zero, big, 0x7fffffff);
+    printf("huge read: bounded %d", r > (1 << 20) - 1 && r < (64 << 20));
+    errno = 0;
+    r = read(zero, (void *)16, 10);
+    printf(" bad buffer: %ld/%d", r, errno);
+    write(p[1], "kept", 4);
+    errno = 0;
+    r = read(p[0], (void *)16, 4);
+    memset(buf, 0, 8);
+    printf(" pipe bad buffer: %ld/%d then %zd [%s]\n", r, errno, read(p[0], buf, 4), buf);
+    close(zero);
+    free(big);
+
     /* the ioctls every file answers: FIONBIO, FIONREAD, FIOCLEX */
     int on = 1;
     ioctl(p[0], FIONBIO, &on);

@@ -18,13 +18,13 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
-from emulator.kernel.errno import EAGAIN, EBADF, EINVAL, EOVERFLOW, ESPIPE
+from emulator.kernel.errno import EAGAIN, EBADF, EFAULT, EINVAL, EOVERFLOW, ESPIPE
 from emulator.kernel.fs import vfs
 from emulator.kernel.fs.fcntl import O_APPEND
 from emulator.kernel.fs.inode import FMODE_LSEEK, FMODE_PREAD, FMODE_READ, FMODE_WRITE
 from emulator.kernel.fs.pipe import pipe_of
 from emulator.kernel.fs.poll import POLLIN, POLLOUT
-from emulator.kernel.fs.syscalls import _file, wait_on_file
+from emulator.kernel.fs.syscalls import MAX_RW_COUNT, _file, user_buffer_extent, wait_on_file
 from emulator.kernel.syscalls import copy_from_user, copy_to_user, syscall
 
 if TYPE_CHECKING:
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from emulator.kernel.process import Task
 
 UIO_MAXIOV = 1024
-MAX_RW_COUNT = 0x7FFF_F000  # INT_MAX & PAGE_MASK
 MAX_NON_LFS = 0x7FFF_FFFF
 EOPNOTSUPP = 95
 RWF_SUPPORTED = 0x1F  # RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND
@@ -61,9 +60,12 @@ def do_readv(
     k: Kernel, task: Task, f: File, vecs: list[tuple[int, int]], pos: int | None
 ) -> int | object:
     total = 0
-    for base, n in vecs:
-        if not n:
+    for base, want in vecs:
+        if not want:
             continue
+        n = user_buffer_extent(task, base, want)
+        if not n:
+            return total if total else -EFAULT
         data = vfs.vfs_read(f, n, None if pos is None else pos + total)
         if isinstance(data, int):
             if total:
@@ -71,7 +73,7 @@ def do_readv(
             return wait_on_file(k, task, f, POLLIN) if data == -EAGAIN else data
         copy_to_user(k, base, data)
         total += len(data)
-        if len(data) < n:
+        if len(data) < want:
             break
     return total
 

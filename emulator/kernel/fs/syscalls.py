@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC = 0, 1, 2, 3, 4, 1030
 AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH = 0x100, 0x1000
 FD_CLOEXEC = 1
+MAX_RW_COUNT = 0x7FFF_F000  # INT_MAX & PAGE_MASK
 
 
 def files(task: Task) -> FdTable:
@@ -121,12 +122,31 @@ def wait_on_file(k: Kernel, task: Task, f: File, events: int) -> object | int:
     return RESTART
 
 
+def user_buffer_extent(task: Task, addr: int, count: int) -> int:
+    """How much of a read's buffer [addr, addr + count) lies in consecutive VMAs, at most
+    MAX_RW_COUNT (rw_verify_area + the fault a copy would meet): reads are clamped to it, so a
+    huge count with a small buffer cannot make a driver produce gigabytes, and a buffer
+    outside every VMA is -EFAULT before any input is consumed."""
+    count = min(count, MAX_RW_COUNT)
+    n, at = 0, addr
+    while n < count:
+        vma = task.mm.find_vma(at)
+        if vma is None:
+            break
+        n = min(count, vma.end - addr)
+        at = vma.end
+    return n
+
+
 @syscall("read")
 def sys_read(k: Kernel, task: Task, a: list[int]) -> int | object:
     f = _file(task, a[0])
     if f is None:
         return -EBADF
-    data = vfs.vfs_read(f, a[2])
+    count = user_buffer_extent(task, a[1], a[2])
+    if a[2] and not count:
+        return -EFAULT
+    data = vfs.vfs_read(f, count)
     if data == -EAGAIN:
         return wait_on_file(k, task, f, POLLIN)
     if isinstance(data, int):
