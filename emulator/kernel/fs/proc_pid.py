@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from emulator.kernel.core import PAGE_SIZE
-from emulator.kernel.fs.inode import S_IFLNK, Dentry, File, Inode
+from emulator.kernel.fs.inode import FMODE_READ, FMODE_WRITE, S_IFLNK, Dentry, File, Inode
 from emulator.kernel.fs.proc_fs import (
     proc_create_single,
     proc_dynamic_dir,
@@ -174,7 +174,10 @@ def _fd_links(k: Kernel, task: Task) -> dict[str, Inode]:
         key = (fd, id(file))
         inode = cache.get(key)
         if inode is None:
-            inode = Inode(vfs_state(k).inos.get_next_ino(), S_IFLNK | 0o700, i_sb="proc")
+            # proc_fd_link's mode: r and w as the file was opened, x always (lr-x------ ...)
+            perm = 0o100 | (0o400 if file.f_mode & FMODE_READ else 0)
+            perm |= 0o200 if file.f_mode & FMODE_WRITE else 0
+            inode = Inode(vfs_state(k).inos.get_next_ino(), S_IFLNK | perm, i_sb="proc")
             inode.i_get_link = _file_link(table, fd, file)
         fresh[key] = out[str(fd)] = inode
     task.__dict__["_proc_fd_inodes"] = fresh
