@@ -214,7 +214,12 @@ int main(int argc, char **argv)
     int again = open(path, O_RDONLY);
     char c4[5] = {0};
     read(again, c4, 4);
-    printf("fd link file: %s reopened [%s]\n", buf, c4);
+    struct stat lst;
+    lstat(path, &lst);
+    int rw_mode = lst.st_mode & 0777;
+    snprintf(path, sizeof path, "/proc/self/fd/%d", p[1]);
+    lstat(path, &lst);
+    printf("fd link file: %s reopened [%s] modes %o %o\n", buf, c4, rw_mode, lst.st_mode & 0777);
     write(p[1], "via proc", 8);
     snprintf(path, sizeof path, "/proc/self/fd/%d", p[0]);
     int pr = open(path, O_RDONLY);

@@ -52,7 +52,7 @@ def test_file_side_system_calls_behave_as_on_linux(capsys, arch):
         "statfs /proc: type=0x9fa0 /tmp: type=0x1021994 bsize=4096 blocks>0 1",
         "exe open: ELF=1",
         "fd link pipe: pipe:[",
-        "fd link file: /tmp/data reopened [012A]",
+        "fd link file: /tmp/data reopened [012A] modes 700 300",  # lrwx------, l-wx------
         "pipe reopened: [via proc]",
         "re-executed through /proc/self/exe: argv[0]=again"
         " maps name the file 1 exe /bin/fsys_linux",
