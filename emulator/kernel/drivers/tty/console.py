@@ -234,11 +234,12 @@ def tty_poll(file: File, wait: PollTable | None) -> int:
     state = _tty()
     poll_wait(file, state.read_wait, wait)
     mask = EPOLLOUT | EPOLLWRNORM
-    if poll_requested_events(wait) & (EPOLLIN | EPOLLRDNORM):
+    wants_input = bool(poll_requested_events(wait) & (EPOLLIN | EPOLLRDNORM))
+    if wants_input:
         _fill()
     if _input_available(state):
         mask |= EPOLLIN | EPOLLRDNORM
-    elif wait is not None and wait.task is not None:
+    elif wants_input and wait is not None and wait.task is not None:
         _update_poller(state)
     return mask
 
