@@ -157,6 +157,12 @@ int main(int argc, char **argv)
     if (pid == 0) {
         struct timespec d = { 0, 10000000 };
         nanosleep(&d, NULL);
+        char path[64], st[256] = "";
+        snprintf(path, sizeof path, "/proc/%d/stat", (int)getppid());
+        int sf = open(path, O_RDONLY);
+        read(sf, st, sizeof st - 1);
+        printf("parent while polling: %c\n", *(strchr(st, ')') + 2));
+        fflush(stdout);
         write(p[1], "ab", 2);
         nanosleep(&d, NULL);
         write(p[1], "c", 1);

@@ -58,11 +58,19 @@ def show_maps(k: Kernel, task: Task) -> str:
     return "\n".join(lines) + "\n"
 
 
+def task_state(task: Task) -> str:
+    """fs/proc/array.c get_task_state(): R (running) for the running and the runnable, S
+    (sleeping) for a task asleep in a system call, Z (zombie) after exit."""
+    if task.state == "zombie" or task.exit_code is not None:
+        return "Z (zombie)"
+    return "S (sleeping)" if task.state == "waiting" else "R (running)"
+
+
 def show_stat(k: Kernel, task: Task) -> str:
     mm = task.mm
     vsize = sum(v.end - v.start for v in mm.vmas)
     rss = len(mm.pages)
-    state = "R" if task.exit_code is None else "Z"
+    state = task_state(task)[0]
     ticks = k.machine.clock.now() // 10_000_000  # USER_HZ 100
     fields = [
         str(task.pid),
@@ -128,7 +136,7 @@ def show_status(k: Kernel, task: Task) -> str:
     ppid = task.parent.pid if task.parent is not None else 0
     return (
         f"Name:\t{task.comm}\nUmask:\t{getattr(task, 'umask', 0o022):04o}\n"
-        f"State:\tR (running)\nTgid:\t{task.pid}\n"
+        f"State:\t{task_state(task)}\nTgid:\t{task.pid}\n"
         f"Ngid:\t0\nPid:\t{task.pid}\nPPid:\t{ppid}\nTracerPid:\t0\nUid:\t0\t0\t0\t0\n"
         f"Gid:\t0\t0\t0\t0\nFDSize:\t64\nGroups:\t\nVmPeak:\t{vsize:8d} kB\n"
         f"VmSize:\t{vsize:8d} kB\nVmRSS:\t{len(mm.pages) * kb:8d} kB\n"

@@ -39,6 +39,7 @@ def test_poll_and_select_report_readiness_sleep_and_time_out_like_linux(capsys, 
         "pselect6: 1 wr=1 ts<=3s 1",
         "pselect6 sigsetsize 16: -1 errno=22",
         "pselect libc timeout: 0",
+        "parent while polling: S",  # /proc/<pid>/stat shows the sleep
         "poll woken: 1 in=0x1 after >=10ms 1 read=2",  # the child's first write only
         "select woken: 1 rd=1 after >=20ms 1",
         "poll writer gone: 1 revents=0x10",  # POLLHUP
