@@ -56,6 +56,7 @@ class WaitState:
     deadlines: dict[int, int] = field(default_factory=dict)  # pid → absolute ns
     timers: dict[int, Event] = field(default_factory=dict)  # pid → armed wake-up
     pollers: int = 0  # armed device pollers a sleeper waits on (the console's input poll)
+    progress: dict[int, tuple[object, int]] = field(default_factory=dict)  # pid → call, count
     signal_pending: Callable[[Task], bool] = lambda task: False
 
 

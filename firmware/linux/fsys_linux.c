@@ -121,6 +121,28 @@ int main(int argc, char **argv)
     close(zero);
     free(big);
 
+    /* one blocking write() far larger than the pipe's 64 KiB: it sleeps until all went in */
+    int q[2];
+    pipe(q);
+    pid_t wr = fork();
+    if (wr == 0) {
+        char *blob = calloc(1, 200000);
+        close(q[0]);
+        ssize_t w = write(q[1], blob, 200000);
+        struct iovec two[2] = { { blob, 100000 }, { blob, 100000 } };
+        ssize_t wv = writev(q[1], two, 2);
+        printf("big pipe write: %zd writev: %zd\n", w, wv);
+        fflush(stdout);
+        _exit(0);
+    }
+    close(q[1]);
+    long total = 0;
+    while ((r = read(q[0], buf, sizeof buf)) > 0)
+        total += r;
+    waitpid(wr, NULL, 0);
+    close(q[0]);
+    printf("reader got: %ld\n", total);
+
     /* the ioctls every file answers: FIONBIO, FIONREAD, FIOCLEX */
     int on = 1;
     ioctl(p[0], FIONBIO, &on);

@@ -10,8 +10,9 @@ EPOLLHUP), and a write with no readers is -EPIPE (poll: EPOLLERR).
 A write of at most PIPE_BUF (4096) bytes is atomic: it waits for room for all of it. The pipe
 polls writable while a page-sized slot is free, as Linux's 16 one-page slots do.
 
-Deviation: a blocking write larger than PIPE_BUF and than the free space returns the short
-count instead of sleeping for the rest (callers such as stdio loop on short writes).
+A blocking write(2) of more than the free space writes what fits and sleeps for the rest
+(fs/syscalls.py `pipe_write_all`); the file's write itself returns the short count, which
+is what sendfile, writev and O_NONBLOCK writers see.
 """
 
 from __future__ import annotations

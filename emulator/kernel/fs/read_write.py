@@ -20,11 +20,17 @@ from typing import TYPE_CHECKING
 
 from emulator.kernel.errno import EAGAIN, EBADF, EFAULT, EINVAL, EOVERFLOW, ESPIPE
 from emulator.kernel.fs import vfs
-from emulator.kernel.fs.fcntl import O_APPEND
+from emulator.kernel.fs.fcntl import O_APPEND, O_NONBLOCK
 from emulator.kernel.fs.inode import FMODE_LSEEK, FMODE_PREAD, FMODE_READ, FMODE_WRITE
 from emulator.kernel.fs.pipe import pipe_of
 from emulator.kernel.fs.poll import POLLIN, POLLOUT
-from emulator.kernel.fs.syscalls import MAX_RW_COUNT, _file, user_buffer_extent, wait_on_file
+from emulator.kernel.fs.syscalls import (
+    MAX_RW_COUNT,
+    _file,
+    pipe_write_all,
+    user_buffer_extent,
+    wait_on_file,
+)
 from emulator.kernel.syscalls import copy_from_user, copy_to_user, syscall
 
 if TYPE_CHECKING:
@@ -79,11 +85,18 @@ def do_readv(
 
 
 def do_writev(
-    k: Kernel, task: Task, f: File, vecs: list[tuple[int, int]], pos: int | None
+    k: Kernel,
+    task: Task,
+    f: File,
+    vecs: list[tuple[int, int]],
+    pos: int | None,
+    key: tuple[int, int, int] | None = None,
 ) -> int | object:
     data = b"".join(copy_from_user(k, base, n) for base, n in vecs if n)
     if not data:
         return 0 if f.f_mode & FMODE_WRITE else -EBADF
+    if key is not None and pipe_of(f) is not None and not f.f_flags & O_NONBLOCK:
+        return pipe_write_all(k, task, f, key, data)
     n = vfs.vfs_write(f, data, pos)
     return wait_on_file(k, task, f, POLLOUT) if n == -EAGAIN else n
 
@@ -109,7 +122,8 @@ def sys_writev(k: Kernel, task: Task, a: list[int]) -> int | object:
     if f is None:
         return -EBADF
     vecs = _iov(k, a[1], a[2])
-    return vecs if isinstance(vecs, int) else do_writev(k, task, f, vecs, None)
+    key = (a[0], a[1], a[2] | 1 << 32)  # (not the same call as a write(2) of these words)
+    return vecs if isinstance(vecs, int) else do_writev(k, task, f, vecs, None, key)
 
 
 @syscall("pread64")

@@ -18,7 +18,7 @@ from emulator.kernel.fs.char_dev import new_encode_dev
 from emulator.kernel.fs.fcntl import AT_FDCWD, O_CLOEXEC, O_NONBLOCK, O_RDWR
 from emulator.kernel.fs.file_table import FdTable
 from emulator.kernel.fs.inode import S_ISREG, generic_fillattr
-from emulator.kernel.fs.pipe import create_pipe
+from emulator.kernel.fs.pipe import create_pipe, pipe_of
 from emulator.kernel.fs.poll import POLLERR, POLLHUP, POLLIN, POLLOUT, PollTable
 from emulator.kernel.process import processes
 from emulator.kernel.syscalls import (
@@ -29,7 +29,12 @@ from emulator.kernel.syscalls import (
     strncpy_from_user,
     syscall,
 )
-from emulator.kernel.wait import finish_wait, prepare_to_wait_event, schedule_timeout
+from emulator.kernel.wait import (
+    finish_wait,
+    prepare_to_wait_event,
+    schedule_timeout,
+    wait_state,
+)
 
 if TYPE_CHECKING:
     from emulator.kernel.core import Kernel
@@ -160,10 +165,36 @@ def sys_write(k: Kernel, task: Task, a: list[int]) -> int | object:
     f = _file(task, a[0])
     if f is None:
         return -EBADF
-    n = vfs.vfs_write(f, copy_from_user(k, a[1], a[2]))
+    data = copy_from_user(k, a[1], a[2])
+    if pipe_of(f) is not None and not f.f_flags & O_NONBLOCK:
+        return pipe_write_all(k, task, f, (a[0], a[1], a[2]), data)
+    n = vfs.vfs_write(f, data)
     if n == -EAGAIN:
         return wait_on_file(k, task, f, POLLOUT)
     return n
+
+
+def pipe_write_all(
+    k: Kernel, task: Task, f: File, key: tuple[int, int, int], data: bytes
+) -> int | object:
+    """fs/pipe.c pipe_write() for a blocking writer: it sleeps until every byte is in the
+    pipe (the count written so far survives the call's restarts), and returns early only
+    when the readers go away (-EPIPE, or the count if some went in) or a signal comes."""
+    progress = wait_state(k).progress
+    done = progress.pop(task.pid, (key, 0))
+    written = done[1] if done[0] == key else 0
+    while written < len(data):
+        n = vfs.vfs_write(f, data[written:])
+        if n == -EAGAIN:
+            ret = wait_on_file(k, task, f, POLLOUT)
+            if ret is RESTART:
+                progress[task.pid] = (key, written)
+                return RESTART
+            return written or ret
+        if n <= 0:
+            return written or n
+        written += n
+    return written
 
 
 @syscall("pipe2")
