@@ -162,6 +162,15 @@ int main(int argc, char **argv)
     printf(" FIONREAD pipe=%d file=%d FIOCLEX cloexec=%d\n", avail, favail,
            fcntl(fd, F_GETFD) & FD_CLOEXEC);
     ioctl(fd, FIONCLEX);
+    int fl = fcntl(fd, F_GETFL);
+    fcntl(fd, F_SETFL, fl | O_APPEND | O_TRUNC);
+    write(fd, "!", 1);
+    fstat(fd, &st);
+    printf("F_SETFL O_APPEND: appended=%d trunc ignored=%d pipe size=%d\n",
+           (int)st.st_size == 5 && (fcntl(fd, F_GETFL) & O_APPEND) != 0,
+           !(fcntl(fd, F_GETFL) & O_TRUNC), fcntl(p[0], F_GETPIPE_SZ));
+    ftruncate(fd, 4);
+    fcntl(fd, F_SETFL, fl);
 
     /* sendfile: file to pipe with an offset, then to stdout */
     off_t off = 1;

@@ -15,10 +15,18 @@ from typing import TYPE_CHECKING
 from emulator.kernel.errno import EAGAIN, EBADF, EFAULT, EINVAL, ENOENT, ENOTDIR
 from emulator.kernel.fs import vfs
 from emulator.kernel.fs.char_dev import new_encode_dev
-from emulator.kernel.fs.fcntl import AT_FDCWD, O_CLOEXEC, O_NONBLOCK, O_RDWR
+from emulator.kernel.fs.fcntl import (
+    AT_FDCWD,
+    O_APPEND,
+    O_CLOEXEC,
+    O_NOATIME,
+    O_NONBLOCK,
+    O_RDWR,
+    fcntl_flags,
+)
 from emulator.kernel.fs.file_table import FdTable
 from emulator.kernel.fs.inode import S_ISREG, generic_fillattr
-from emulator.kernel.fs.pipe import create_pipe, pipe_of
+from emulator.kernel.fs.pipe import PIPE_BUF_SIZE, create_pipe, pipe_of
 from emulator.kernel.fs.poll import POLLERR, POLLHUP, POLLIN, POLLOUT, PollTable
 from emulator.kernel.process import processes
 from emulator.kernel.syscalls import (
@@ -42,6 +50,8 @@ if TYPE_CHECKING:
     from emulator.kernel.process import Task
 
 F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC = 0, 1, 2, 3, 4, 1030
+F_GETPIPE_SZ = 1032
+FASYNC = 0o20000
 AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH = 0x100, 0x1000
 FD_CLOEXEC = 1
 MAX_RW_COUNT = 0x7FFF_F000  # INT_MAX & PAGE_MASK
@@ -378,9 +388,14 @@ def sys_fcntl64(k: Kernel, task: Task, a: list[int]) -> int:
         return 0
     if cmd == F_GETFL:
         return f.f_flags
-    if cmd == F_SETFL:
-        f.f_flags = (f.f_flags & ~0o4000) | (arg & 0o4000)  # O_NONBLOCK
+    if cmd == F_SETFL:  # setfl(): only the SETFL_MASK flags change
+        mask = (
+            O_APPEND | O_NONBLOCK | O_NOATIME | FASYNC | fcntl_flags(k.machine.board.arch).O_DIRECT
+        )
+        f.f_flags = (f.f_flags & ~mask) | (arg & mask)
         return 0
+    if cmd == F_GETPIPE_SZ:
+        return PIPE_BUF_SIZE if pipe_of(f) is not None else -EBADF
     return -EINVAL
 
 

@@ -41,6 +41,7 @@ def test_file_side_system_calls_behave_as_on_linux(capsys, arch):
         "big pipe write: 200000 writev: 200000",  # one call each, though the pipe holds 64 KiB
         "reader got: 400000",
         "FIONBIO: read -1 errno=11 flags nonblock=1 FIONREAD pipe=3 file=3 FIOCLEX cloexec=1",
+        "F_SETFL O_APPEND: appended=1 trunc ignored=1 pipe size=65536",
         "sendfile: 3 off=4 [12A]",
         "012",
         "sendfile to stdout: 3 pos=3",
