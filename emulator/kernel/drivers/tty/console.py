@@ -140,9 +140,10 @@ def _receive(state: TtyState, data: bytes) -> None:
 
 def _line_end(state: TtyState) -> int:
     """Canonical mode: the index of the first line terminator (newline, VEOF, VEOL), -1."""
-    ends = [state.buffer.find(b"\n"), state.buffer.find(bytes([state.cc(VEOF)]))]
-    if state.cc(VEOL):
-        ends.append(state.buffer.find(bytes([state.cc(VEOL)])))
+    ends = [state.buffer.find(b"\n")]
+    for special in (VEOF, VEOL):  # a control character of 0 is disabled (_POSIX_VDISABLE)
+        if state.cc(special):
+            ends.append(state.buffer.find(bytes([state.cc(special)])))
     found = [i for i in ends if i >= 0]
     return min(found) if found else -1
 
@@ -181,7 +182,7 @@ def tty_read(file: File, count: int, pos: int) -> bytes | int:
             if not state.eof:
                 return -EAGAIN
             end = len(state.buffer)
-        elif state.buffer[end] == state.cc(VEOF) and end < count:
+        elif state.cc(VEOF) and state.buffer[end] == state.cc(VEOF) and end < count:
             out = bytes(state.buffer[:end])  # ^D ends the line and is not returned
             del state.buffer[: end + 1]
             return out
