@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 EINTR = 4
 IDLE_HOST_WAIT_S = 0.05
+IDLE_POLL_LIMIT_NS = 60 * 1_000_000_000
 ERESTARTNOHAND = 514  # what Linux's poll/select return on a signal (-EINTR for the user)
 
 
@@ -57,6 +58,7 @@ class WaitState:
     timers: dict[int, Event] = field(default_factory=dict)  # pid → armed wake-up
     pollers: int = 0  # armed device pollers a sleeper waits on (the console's input poll)
     progress: dict[int, tuple[object, int]] = field(default_factory=dict)  # pid → call, count
+    idle_since: int | None = None  # when every task began sleeping on pollers alone
     signal_pending: Callable[[Task], bool] = lambda task: False
 
 
@@ -96,6 +98,7 @@ def wake_up_process(task: Task, kernel: Kernel | None = None) -> None:
 
     k = kernel or current_kernel()
     remove_wait_queues(task, k)
+    wait_state(k).idle_since = None
     if task.state == "waiting":
         task.state = "runnable"
         processes(k).runqueue.append(task)
@@ -167,10 +170,12 @@ def schedule_timeout(task: Task, deadline: int | None, kernel: Kernel | None = N
 
 def idle_until_wakeup(kernel: Kernel) -> bool:
     """Every task sleeps: let virtual time run to the next armed wake-up (a sleeping task's
-        deadline or a poller such as the console's) and fire it. False if none is armed. When only
+    deadline or a poller such as the console's) and fire it. False if none is armed. When only
     a poller is armed and the host console is an interactive terminal, the host first waits
     briefly for input, so an idle guest waiting for the user does not spin (interactive input
-    is not reproducible anyway; pipes, files and tests never take this path)."""
+    is not reproducible anyway; pipes, files and tests never take this path). A host input that
+    is not a terminal and still has nothing after 60 s of idle virtual time counts as never
+    coming (the run ends as "waits forever" instead of spinning)."""
     state = wait_state(kernel)
     live = [ev for ev in state.timers.values() if not ev.cancelled]
     if not live and not state.pollers:
@@ -182,6 +187,11 @@ def idle_until_wakeup(kernel: Kernel) -> bool:
     wait_input = getattr(kernel.machine.console, "wait_input", None)
     if not live and wait_input is not None:
         wait_input(IDLE_HOST_WAIT_S)  # an interactive host: wait for the user, not spin
+    elif not live:  # a host that is not a terminal and keeps saying "nothing yet"
+        if state.idle_since is None:
+            state.idle_since = clock.now()
+        elif clock.now() - state.idle_since > IDLE_POLL_LIMIT_NS:
+            return False  # the scheduler reports that nothing can ever run
     clock.skip_to(nxt)
     clock.run_due()
     return True

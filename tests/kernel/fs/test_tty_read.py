@@ -61,3 +61,11 @@ def test_console_input_from_a_pipe_needs_no_guest_sleep(capsys, monkeypatch):
     assert "line: 2 [a\\n]" in out and "part: 2 [b\\n]" in out
     assert "rest: 0 []" in out  # end of input
     assert status == 0
+
+
+def test_a_host_that_never_sends_input_ends_the_run_instead_of_spinning(capsys, monkeypatch):
+    monkeypatch.setattr(emulator.cli, "_stdin_reader", lambda: lambda: b"")
+    status = main(["run", "--board", "x86", str(build_linux("tty_linux", "x86"))])
+    out, err = capsys.readouterr()
+    assert status == 124 and "waits forever" in err
+    assert out.endswith("winsize: 0 24080\n")  # it got as far as the first (blocking) read
