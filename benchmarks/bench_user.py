@@ -6,14 +6,15 @@
 Targets (issue 5): getpid ≤ 15 µs per call, a demand-zero fault ≤ 30 µs. Each program also
 runs with a count of 1 so start-up (kernel boot, exec) is subtracted.
 
-Measured on the 2-core development machine (best of 3 runs, others running alongside):
+Measured on the 2-core development machine (best of 3, with other work running alongside;
+host instructions per call from `valgrind --tool=callgrind`, 2001 calls minus 1):
 
 | | getpid | write(/dev/null, 1) | 100 000 writes |
 |---|---|---|---|
-| armv7, a slice per call | 32 µs | 62 µs | 6.2 s |
-| x86, a slice per call | 155 µs | 68 µs | 6.8 s |
-| armv7, calls finished in the interrupt hook | 4.0–4.2 µs | 8.5–9.8 µs | 0.85–0.98 s |
-| x86, calls finished in the interrupt hook | 4.2–4.7 µs | 8.5–11 µs | 0.85–1.1 s |
+| armv7, a slice per call | 32 µs, 201 k insns | 62 µs, 314 k insns | 6.2 s |
+| x86, a slice per call | 155 µs, 782 k insns | 68 µs, 326 k insns | 6.8 s |
+| armv7, calls finished in the hook | 4–5 µs, 34 k insns | 8–10 µs, 57 k insns | 0.8–1.0 s |
+| x86, calls finished in the hook | 4–5 µs, 35 k insns | 8–11 µs, 57 k insns | 0.8–1.1 s |
 
 What made the difference: a system call no longer ends the slice (no emu_stop/emu_start
 round trip), the block counter no longer misses three times per i386 call (its cache sets

@@ -200,6 +200,7 @@ class Machine:
         entry = kernel.arch_entry
         if intno != entry.SYSCALL_TRAP:
             return False
+        self.cache.slice_end()  # as if the slice had ended: buffered writes drain first
         entry.handle_syscall(kernel)
         pm = kernel.subsystems.get("process")
         if self.exit_status is not None or (pm is not None and pm.need_resched):

@@ -144,6 +144,7 @@ class Cpu:
         #: finishes a CPU exception (by number) inside Unicorn's interrupt hook; True if it
         #: did (_on_intr)
         self.trap_handler: Callable[[int], bool] | None = None
+        self.in_trap = False  # the trap handler is running (Python kernel code, in the hook)
         self.fill_times: list[float] | None = None  # set to a list to time every fill
         self.fault: Fault | None = None
         #: the kernel model's page-fault handler, tried inside the fill (demand paging)
@@ -537,8 +538,13 @@ class Cpu:
         either way). Anything else ends the slice for the run loop."""
         try:
             handler = self.trap_handler
-            if handler is not None and handler(intno):
-                return
+            if handler is not None:
+                self.in_trap = True  # kernel code runs now, not guest code
+                try:
+                    if handler(intno):
+                        return
+                finally:
+                    self.in_trap = False
             if not self._stopping:  # (else the refused fill of the stop's next block)
                 self.fault = self.describe_intr(intno)
         except BaseException as e:  # noqa: BLE001 - must not unwind through C: re-raised
@@ -580,9 +586,9 @@ class Cpu:
         """A register block answered an access with an error: a synchronous abort.
 
         Unicorn restores the PC to the faulting instruction when stopped from an MMIO callback,
-        so the abort is precise. An access Python kernel code made (no guest code running)
-        gets the error as an exception instead."""
-        if not self.machine.running:
+        so the abort is precise. An access Python kernel code made (no guest code running,
+        or a system call inside the interrupt hook) gets the error as an exception instead."""
+        if not self.machine.running or self.in_trap:
             raise BusErrorResponse(addr, message)
         self.fault = Fault("data", 0, addr, is_write, message=message)
         self.uc.emu_stop()

@@ -165,6 +165,8 @@ class Kernel:
 
     def phys_read(self, pa: int, size: int) -> bytes:
         """Read physical memory as through the kernel's cacheable mapping of it."""
+        if (pa & (PAGE_SIZE - 1)) + size <= PAGE_SIZE:
+            return self.cache.cpu_read(pa, size, MemType.WRITE_BACK, pa)
         out = bytearray()
         while size > 0:
             n = min(size, PAGE_SIZE - (pa & (PAGE_SIZE - 1)))

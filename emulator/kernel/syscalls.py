@@ -56,6 +56,11 @@ class Efault(Exception):
 
 def copy_from_user(k: Kernel, addr: int, size: int) -> bytes:
     """Read user memory as user mode would; a bad pointer raises Efault."""
+    if 0 < size <= PAGE_SIZE - (addr & (PAGE_SIZE - 1)):  # one page, mapped: the common case
+        try:
+            return k.phys_read(k.cpu.user_paddr(addr, AccessType.READ), size)
+        except TranslationFault:
+            pass  # not mapped yet, or a bad pointer: below
     out = bytearray()
     pm = processes(k)
     while size > 0:
