@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, TextIO
 from emulator import __version__
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from emulator.loader import Image
     from emulator.machine import Machine, RunResult
 
@@ -136,6 +138,23 @@ def _stdin_reader() -> object:
     return read
 
 
+def _stdin_waiter() -> Callable[[float], None] | None:
+    """For a terminal on stdin: block until input or `seconds` pass (the guest kernel uses it
+    only when every task sleeps waiting for that input, instead of spinning)."""
+    try:
+        fd = sys.stdin.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
+    if not os.isatty(fd):
+        return None
+    import select
+
+    def wait(seconds: float) -> None:
+        select.select([fd], [], [], seconds)
+
+    return wait
+
+
 def cmd_run(a: argparse.Namespace) -> int:
     from emulator.board import BoardError, load_board, parse_size
     from emulator.cache import CacheConfig
@@ -159,6 +178,7 @@ def cmd_run(a: argparse.Namespace) -> int:
     out = _Stdout(sys.stdout)
     console = HostConsole(write=out)
     console.reader = _stdin_reader()  # type: ignore[assignment]
+    console.wait_input = _stdin_waiter()
     machine = Machine(
         board,
         console=console,

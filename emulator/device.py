@@ -67,6 +67,8 @@ class HostConsole:
         self._write = write
         self._input = bytearray(input_bytes or b"")
         self.reader: Callable[[], bytes | None] | None = None
+        # an interactive host: wait up to `seconds` for input (None for pipes, files, tests)
+        self.wait_input: Callable[[float], None] | None = None
 
     def write(self, data: bytes) -> None:
         self.output += data

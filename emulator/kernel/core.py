@@ -133,6 +133,7 @@ class Kernel:
             resource,  # noqa: F401
             signal,  # noqa: F401
         )
+        from emulator.kernel import sys as _kernel_sys  # noqa: F401 - sysinfo, prctl
         from emulator.kernel.drivers.char import mem, misc  # noqa: F401
         from emulator.kernel.drivers.tty import console  # noqa: F401
         from emulator.kernel.fs import (

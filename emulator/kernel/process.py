@@ -213,6 +213,11 @@ class ProcessManager:
         """Load a static ELF into a new address space; a new process (pid 1 at boot), or
         `task` replacing its program (execve: same pid, descriptors kept but close-on-exec)."""
         k = self.kernel
+        from emulator.kernel.fs.namei import d_path, path_lookup
+
+        found = path_lookup(path, cwd=getattr(task, "cwd", None), kernel=k)
+        exe = None if isinstance(found, int) else found  # the file, even via /proc/self/exe
+        vma_name = d_path(exe) if exe is not None else path
         if task is not None:
             self.exit_mmap(task.mm)
         mm = self.new_mm()
@@ -229,7 +234,7 @@ class ProcessManager:
             )
             if end > k.layout.TASK_SIZE:
                 raise ValueError(f"{path}: segment at {seg.vaddr:#x} is in kernel space")
-            mm.insert_vma(Vma(start, end, prot, VM_MAY_ALL, path))
+            mm.insert_vma(Vma(start, end, prot, VM_MAY_ALL, vma_name))
             self.user_write(mm, vaddr, seg.data)
             top = max(top, end)
         mm.start_brk = mm.brk = top
@@ -260,6 +265,7 @@ class ProcessManager:
         from emulator.kernel.fs.proc_pid import proc_pid_create
 
         task.cmdline = b"".join(a.encode() + b"\0" for a in argv)  # type: ignore[attr-defined]
+        task.exe_dentry = exe  # type: ignore[attr-defined]
         proc_pid_create(k, task)
         self.tasks[task.pid] = task
         self.current = task
@@ -365,6 +371,9 @@ class ProcessManager:
         files = getattr(parent, "files", None)
         if files is not None:
             child.files = files.dup_fd()  # type: ignore[attr-defined]
+        from emulator.kernel.fs.open import copy_fs_struct
+
+        copy_fs_struct(parent, child)
         child.cmdline = getattr(parent, "cmdline", b"")  # type: ignore[attr-defined]
         ctx = k.cpu.uc.context_save()
         ctx.reg_write(child_return_reg, 0)
@@ -406,6 +415,11 @@ class ProcessManager:
         cur = self.current
         if cur is not None and cur.state == "running":
             return
+        if not self.runqueue and cur is not None and cur.state in ("waiting", "zombie"):
+            from emulator.kernel.wait import idle_until_wakeup
+
+            while not self.runqueue and idle_until_wakeup(self.kernel):
+                pass
         if not self.runqueue:
             if cur is not None and cur.state == "waiting":
                 from emulator.kernel.core import KERN_ERR

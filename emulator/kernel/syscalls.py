@@ -159,7 +159,7 @@ def sys_execve(k: Kernel, task: Task, a: list[int]) -> int:
         return out
 
     argv, envp = strings(a[1]), strings(a[2])
-    data = kernel_read_file_from_path(path)
+    data = kernel_read_file_from_path(path, getattr(task, "cwd", None))
     if isinstance(data, int):
         return data
     if data[:4] != b"\x7fELF":
@@ -408,34 +408,49 @@ def sys_gettimeofday(k: Kernel, task: Task, a: list[int]) -> int:
     return 0
 
 
-def _sleep_ns(k: Kernel, ns: int) -> None:
-    """The task sleeps: with one CPU and nothing else to run, virtual time jumps ahead."""
-    clock = k.machine.clock
-    clock.skip_to(clock.now() + max(0, ns))
-    clock.run_due()
+def _sleep_ns(k: Kernel, task: Task, ns: int) -> int | object:
+    """hrtimer_nanosleep(): the task sleeps until its deadline on virtual time (other tasks
+    run meanwhile; with none, virtual time jumps ahead). The deadline is kept across the
+    call's restarts (kernel/wait.py)."""
+    from emulator.kernel.wait import (
+        finish_wait,
+        prepare_to_wait_event,
+        schedule_timeout,
+        task_deadline,
+    )
+
+    deadline = task_deadline(task, max(0, ns), k)
+    assert deadline is not None
+    if k.machine.clock.now() >= deadline:
+        finish_wait(task, k)
+        return 0
+    err = prepare_to_wait_event(task, k)
+    if err:
+        return err
+    schedule_timeout(task, deadline, k)
+    return RESTART
 
 
 @syscall("nanosleep")
-def sys_nanosleep(k: Kernel, task: Task, a: list[int]) -> int:
+def sys_nanosleep(k: Kernel, task: Task, a: list[int]) -> int | object:
     sec, nsec = struct.unpack("<II", copy_from_user(k, a[0], 8))
     if nsec >= 1_000_000_000:
         return -EINVAL
-    _sleep_ns(k, sec * 1_000_000_000 + nsec)
-    return 0
+    return _sleep_ns(k, task, sec * 1_000_000_000 + nsec)
 
 
 @syscall("clock_nanosleep_time64")
-def sys_clock_nanosleep_time64(k: Kernel, task: Task, a: list[int]) -> int:
-    return _clock_nanosleep(k, a, "<qq")
+def sys_clock_nanosleep_time64(k: Kernel, task: Task, a: list[int]) -> int | object:
+    return _clock_nanosleep(k, task, a, "<qq")
 
 
 @syscall("clock_nanosleep")
-def sys_clock_nanosleep(k: Kernel, task: Task, a: list[int]) -> int:
+def sys_clock_nanosleep(k: Kernel, task: Task, a: list[int]) -> int | object:
     """The 32-bit form (old_timespec32), which glibc's sleep() uses."""
-    return _clock_nanosleep(k, a, "<ii")
+    return _clock_nanosleep(k, task, a, "<ii")
 
 
-def _clock_nanosleep(k: Kernel, a: list[int], fmt: str) -> int:
+def _clock_nanosleep(k: Kernel, task: Task, a: list[int], fmt: str) -> int | object:
     if a[0] not in (0, 1, 7):  # CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME
         return -EINVAL
     sec, nsec = struct.unpack(fmt, copy_from_user(k, a[2], struct.calcsize(fmt)))
@@ -444,8 +459,7 @@ def _clock_nanosleep(k: Kernel, a: list[int], fmt: str) -> int:
     ns = sec * 1_000_000_000 + nsec
     if a[1] & 1:  # TIMER_ABSTIME
         ns -= k.machine.clock.now()
-    _sleep_ns(k, ns)
-    return 0
+    return _sleep_ns(k, task, ns)
 
 
 @syscall("time")

@@ -3,10 +3,11 @@
 
 What is modelled: an inode is one object for every kind of file the model serves —
 directories (ordered `children`), regular files (`data`), symlinks (`i_link`, or a callable
-for /proc/self), character devices (`i_rdev`), procfs-style files whose text a callable
-produces at open time (`proc_show`), and files and directories of a read-only host overlay
-(`host_path`). Dentries are not cached: a lookup builds a chain of `Dentry` objects whose
-`d_parent` links let `..` and `d_path` work (fs/namei.py).
+for /proc/self; `i_get_link` for /proc's magic links, which name a dentry, not a path, as
+proc_pid_get_link's nd_jump_link does), character devices (`i_rdev`), procfs-style files
+whose text a callable produces at open time (`proc_show`), and files and directories of a
+read-only host overlay (`host_path`). Dentries are not cached: a lookup builds a chain of
+`Dentry` objects whose `d_parent` links let `..` and `d_path` work (fs/namei.py).
 
 Deviations: no dcache, no superblock objects (an inode names its file system in `i_sb`),
 no permissions (every task is root: uid/gid 0), and every timestamp is 0 so runs are
@@ -107,6 +108,7 @@ class Inode:
     children: dict[str, Inode] | None = None  # directories (insertion order = readdir order)
     data: bytearray | None = None  # regular files of the in-memory tree
     i_link: str | Callable[[], str | None] | None = None  # symlinks
+    i_get_link: Callable[[], Dentry | None] | None = None  # /proc magic links (exe, fd/N)
     proc_show: Callable[[], str | bytes] | None = None  # procfs-style files
     host_path: str | None = None  # files of the read-only host overlay
     host_size: int = 0

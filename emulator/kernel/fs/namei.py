@@ -7,7 +7,8 @@ no such name and the directory is backed by a host directory (`mount_host_root`)
 entry is used through `os.lstat` of that single name. Host symlinks are read with
 `os.readlink` and resolved by this walk — absolute targets from the model's root, relative
 targets from the link's directory — so nothing outside the host root is reachable, exactly
-as inside chroot(2). Symlinks are followed at most MAXSYMLINKS (40) times per lookup
+as inside chroot(2). /proc's magic links (`i_get_link`) jump straight to the dentry they
+name, whatever its path. Symlinks are followed at most MAXSYMLINKS (40) times per lookup
 (-ELOOP past that). Names longer than NAME_MAX (255) give -ENAMETOOLONG.
 
 A name present in both the tree and the host directory is the tree's; when both are
@@ -131,7 +132,13 @@ def lookup_one(state: VfsState, parent: Dentry, name: str) -> Dentry | None:
 
 
 def readlink_inode(inode: Inode) -> str | None:
-    """The text of a symlink (None when a /proc/self-style link has no target now)."""
+    """The text of a symlink (None when a /proc/self-style link has no target now); a magic
+    link reads as its target's path (or its name, for pipes: "pipe:[ino]")."""
+    if inode.i_get_link is not None:
+        target = inode.i_get_link()
+        if target is None:
+            return None
+        return d_path(target) if target.d_parent is not None else target.d_name
     link = inode.i_link
     if callable(link):
         return link()
@@ -186,6 +193,12 @@ def _walk(w: _Walk, start: Dentry, path: str, follow: bool) -> Dentry | int:
             w.links += 1
             if w.links > MAXSYMLINKS:
                 return -ELOOP
+            if child.d_inode.i_get_link is not None:  # a magic link: jump to the dentry
+                jump = child.d_inode.i_get_link()
+                if jump is None:
+                    return -ENOENT
+                d = jump
+                continue
             target = readlink_inode(child.d_inode)
             if target is None or target == "":
                 return -ENOENT

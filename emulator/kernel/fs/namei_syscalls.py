@@ -28,6 +28,7 @@ from emulator.kernel.errno import (
 from emulator.kernel.fs import vfs
 from emulator.kernel.fs.inode import S_ISDIR, Dentry
 from emulator.kernel.fs.namei import lookup_one, lookup_parent, path_lookup, vfs_state
+from emulator.kernel.fs.open import current_umask
 from emulator.kernel.fs.syscalls import _dir, _path, files
 from emulator.kernel.fs.vfs import _may_create
 from emulator.kernel.syscalls import copy_from_user, syscall
@@ -51,13 +52,14 @@ def _at(task: Task, dirfd: int) -> Dentry | None | int:
 
 @syscall("mkdir")
 def sys_mkdir(k: Kernel, task: Task, a: list[int]) -> int:
-    return vfs.vfs_mkdir(_path(k, a[0]), a[1], cwd=_cwd(task))
+    return vfs.vfs_mkdir(_path(k, a[0]), a[1] & ~current_umask(task), cwd=_cwd(task))
 
 
 @syscall("mkdirat")
 def sys_mkdirat(k: Kernel, task: Task, a: list[int]) -> int:
     cwd = _at(task, a[0])
-    return cwd if isinstance(cwd, int) else vfs.vfs_mkdir(_path(k, a[1]), a[2], cwd=cwd)
+    mode = a[2] & ~current_umask(task)
+    return cwd if isinstance(cwd, int) else vfs.vfs_mkdir(_path(k, a[1]), mode, cwd=cwd)
 
 
 @syscall("rmdir")
@@ -170,6 +172,11 @@ def _is_ancestor(d: Dentry, of: Dentry) -> bool:
     return False
 
 
+def _mount_of(d: Dentry) -> str:
+    """The file system a directory belongs to (the host overlay is part of rootfs)."""
+    return "rootfs" if d.d_inode.i_sb == "host" else d.d_inode.i_sb
+
+
 def vfs_rename(
     old: str, new: str, flags: int = 0, *, old_cwd: Dentry | None, new_cwd: Dentry | None
 ) -> int:
@@ -185,6 +192,8 @@ def vfs_rename(
     if isinstance(dst_lp, int):
         return dst_lp
     (sp, sname), (dp, dname) = src_lp, dst_lp
+    if _mount_of(sp) != _mount_of(dp):  # do_renameat2 checks the mounts first
+        return -EXDEV
     state = vfs_state()
     src = lookup_one(state, sp, sname)
     if src is None:

@@ -1,17 +1,33 @@
 """Pipes (fs/pipe.c): a 64 KiB kernel buffer between two open files.
 
 A reader finding the pipe empty while writers remain, or a writer finding it full while
-readers remain, blocks (the file's read/write answer -EAGAIN and `pipe_would_block` tells the
-system-call layer to put the task to sleep and re-run the call when the other end moves);
-an empty pipe with no writers reads as end of file, and a write with no readers is -EPIPE.
+readers remain, blocks: the file's read/write answer -EAGAIN, and the system-call layer puts a
+blocking caller to sleep on the wait queue `pipe_poll` registers (rd_wait for readers, wr_wait
+for writers) and re-runs the call when the other end moves (each side wakes the other's
+queue, and release wakes both). An empty pipe with no writers reads as end of file (poll:
+EPOLLHUP), and a write with no readers is -EPIPE (poll: EPOLLERR).
+
+A write of at most PIPE_BUF (4096) bytes is atomic: it waits for room for all of it. The pipe
+polls writable while a page-sized slot is free, as Linux's 16 one-page slots do.
+
+A blocking write(2) of more than the free space writes what fits and sleeps for the rest
+(fs/syscalls.py `pipe_write_all`); the file's write itself returns the short count, which
+is what sendfile, writev and O_NONBLOCK writers see.
 """
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 
-from emulator.kernel.errno import EAGAIN
+from emulator.kernel.errno import EAGAIN, ENOIOCTLCMD
 from emulator.kernel.fs.inode import (
+    EPOLLERR,
+    EPOLLHUP,
+    EPOLLIN,
+    EPOLLOUT,
+    EPOLLRDNORM,
+    EPOLLWRNORM,
     FMODE_READ,
     FMODE_WRITE,
     S_IFIFO,
@@ -19,9 +35,14 @@ from emulator.kernel.fs.inode import (
     File,
     FileOperations,
     Inode,
+    IoctlResult,
 )
+from emulator.kernel.fs.poll import PollTable, poll_wait
+from emulator.kernel.wait import WaitQueueHead, wake_up
 
 PIPE_BUF_SIZE = 16 * 4096
+PIPE_BUF = 4096
+FIONREAD = 0x541B  # writes up to this size are atomic (include/uapi/linux/limits.h)
 EPIPE = 32
 
 
@@ -30,7 +51,8 @@ class PipeInodeInfo:
     buf: bytearray = field(default_factory=bytearray)
     readers: int = 1
     writers: int = 1
-    waiting: list[object] = field(default_factory=list)  # tasks asleep on this pipe
+    rd_wait: WaitQueueHead = field(default_factory=lambda: WaitQueueHead("pipe rd_wait"))
+    wr_wait: WaitQueueHead = field(default_factory=lambda: WaitQueueHead("pipe wr_wait"))
 
 
 def _read(file: File, count: int, pos: int) -> bytes | int:
@@ -39,6 +61,7 @@ def _read(file: File, count: int, pos: int) -> bytes | int:
         return b"" if pipe.writers == 0 else -EAGAIN
     data = bytes(pipe.buf[:count])
     del pipe.buf[: len(data)]
+    wake_up(pipe.wr_wait)
     return data
 
 
@@ -47,9 +70,11 @@ def _write(file: File, data: bytes, pos: int) -> int:
     if pipe.readers == 0:
         return -EPIPE
     room = PIPE_BUF_SIZE - len(pipe.buf)
-    if room <= 0:
-        return -EAGAIN
+    if room <= 0 or (len(data) <= PIPE_BUF and room < len(data)):
+        return -EAGAIN  # writes of at most PIPE_BUF bytes are atomic
     pipe.buf += data[:room]
+    if data:
+        wake_up(pipe.rd_wait)
     return min(len(data), room)
 
 
@@ -59,10 +84,60 @@ def _release(inode: Inode, file: File) -> int:
         pipe.readers -= 1
     if file.f_mode & FMODE_WRITE:
         pipe.writers -= 1
+    wake_up(pipe.rd_wait)
+    wake_up(pipe.wr_wait)
     return 0
 
 
-pipefifo_fops = FileOperations(owner="pipe", read=_read, write=_write, release=_release)
+def pipe_ioctl(file: File, cmd: int, arg: int) -> IoctlResult:
+    """FIONREAD: the bytes waiting in the pipe."""
+    if cmd == FIONREAD:
+        return 0, struct.pack("<i", len(file.private_data.buf))
+    return -ENOIOCTLCMD
+
+
+def fifo_open(inode: Inode, file: File) -> int:
+    """fs/pipe.c fifo_open(), for a pipe reopened through /proc/<pid>/fd/<n>: the new file
+    is one more reader and/or writer of the same pipe."""
+    pipe: PipeInodeInfo = inode.i_private
+    file.private_data = pipe
+    if file.f_mode & FMODE_READ:
+        pipe.readers += 1
+    if file.f_mode & FMODE_WRITE:
+        pipe.writers += 1
+    return 0
+
+
+def pipe_poll(file: File, wait: PollTable | None) -> int:
+    """fs/pipe.c pipe_poll()."""
+    pipe: PipeInodeInfo = file.private_data
+    if file.f_mode & FMODE_READ:
+        poll_wait(file, pipe.rd_wait, wait)
+    if file.f_mode & FMODE_WRITE:
+        poll_wait(file, pipe.wr_wait, wait)
+    mask = 0
+    if file.f_mode & FMODE_READ:
+        if pipe.buf:
+            mask |= EPOLLIN | EPOLLRDNORM
+        if pipe.writers == 0:
+            mask |= EPOLLHUP
+    if file.f_mode & FMODE_WRITE:
+        if PIPE_BUF_SIZE - len(pipe.buf) >= PIPE_BUF:  # a free page-sized slot
+            mask |= EPOLLOUT | EPOLLWRNORM
+        if pipe.readers == 0:
+            mask |= EPOLLERR
+    return mask
+
+
+pipefifo_fops = FileOperations(
+    owner="pipe",
+    read=_read,
+    write=_write,
+    poll=pipe_poll,
+    unlocked_ioctl=pipe_ioctl,
+    open=fifo_open,
+    release=_release,
+)
 
 
 def create_pipe(ino: int) -> tuple[File, File]:

@@ -206,8 +206,31 @@ def uptime() -> str:
     return f"{up // 10**9}.{up // 10**7 % 100:02d} {idle // 10**9}.{idle // 10**7 % 100:02d}\n"
 
 
+MOUNTS = (
+    ("rootfs", "/", "rootfs", "rw"),
+    ("devtmpfs", "/dev", "devtmpfs", "rw,relatime,mode=755"),
+    ("tmpfs", "/tmp", "tmpfs", "rw,relatime"),
+    ("proc", "/proc", "proc", "rw,nosuid,nodev,noexec,relatime"),
+    ("sysfs", "/sys", "sysfs", "rw,nosuid,nodev,noexec,relatime"),
+)
+
+
+def mounts() -> str:
+    """fs/proc_namespace.c show_vfsmnt(): "device mountpoint type options 0 0" per mount
+    (the model's fixed mounts; a --root host directory is part of rootfs)."""
+    return "".join(f"{dev} {mnt} {fs} {opts} 0 0\n" for dev, mnt, fs, opts in MOUNTS)
+
+
 def interrupts() -> str:
-    """kernel/irq/proc.c show_interrupts(): the CPU header ("%*s" + "CPU%-8d"), then the
-    rows the IRQ layer renders (none until it registers)."""
+    """kernel/irq/proc.c show_interrupts(): the CPU header ("%*s" + "CPU%-8d", prec 3), the
+    rows the IRQ layer renders (none until it registers), then arch_show_interrupts()'s error
+    count ("%*s: %10lu": ARM's "Err", x86's "ERR"; no IPI/APIC rows on this one-CPU model)."""
     rows = proc_state().interrupts_renderer
-    return " " * 11 + "CPU0".ljust(11) + "\n" + (rows() if rows is not None else "")
+    err = "Err" if current_kernel().machine.board.arch == "armv7" else "ERR"
+    return (
+        " " * 11
+        + "CPU0".ljust(11)
+        + "\n"
+        + (rows() if rows is not None else "")
+        + f"{err:>3}: {0:10d}\n"
+    )

@@ -14,12 +14,12 @@ Paths given to these functions are relative to /proc ("1/maps").
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from emulator.kernel.errno import EEXIST, ENOENT, ENOTDIR
 from emulator.kernel.fs import proc
-from emulator.kernel.fs.inode import S_IFLNK, S_IFREG, S_ISDIR, Inode
+from emulator.kernel.fs.inode import S_IFLNK, S_IFREG, S_ISDIR, Dentry, Inode
 from emulator.kernel.fs.libfs import proc_file_operations
 from emulator.kernel.fs.namei import new_dir_inode, vfs_state
 
@@ -31,6 +31,7 @@ _ROOT_FILES: dict[str, Callable[[], str]] = {
     "cpuinfo": proc.cpuinfo,
     "uptime": proc.uptime,
     "interrupts": proc.interrupts,
+    "mounts": proc.mounts,
 }
 
 
@@ -121,3 +122,68 @@ def remove_proc_subtree(name: str, *, kernel: Kernel | None = None) -> int:
 
 
 remove_proc_entry = remove_proc_subtree
+
+
+def proc_magic_link(
+    name: str, get_link: Callable[[], Dentry | None], *, kernel: Kernel | None = None
+) -> int:
+    """A /proc magic link (exe, cwd, fd/N): lookup jumps to the dentry `get_link()` gives
+    (-ENOENT when None); readlink shows that dentry's path."""
+    state = vfs_state(kernel)
+    inode = Inode(state.inos.get_next_ino(), S_IFLNK | 0o777, i_sb="proc", i_get_link=get_link)
+    return _add(name, inode, kernel)
+
+
+class ProcDynamicDir(dict[str, Inode]):
+    """The entries of a /proc directory whose contents change with the process (fs/proc/fd.c
+    proc_readfd/proc_lookupfd): `populate()` gives the current name → inode map at every
+    lookup and readdir."""
+
+    def __init__(self, populate: Callable[[], dict[str, Inode]]) -> None:
+        super().__init__()
+        self.populate = populate
+
+    def _refresh(self) -> None:
+        dict.clear(self)
+        dict.update(self, self.populate())
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self._refresh()
+        return dict.get(self, key, default)
+
+    def __getitem__(self, key: str) -> Inode:
+        self._refresh()
+        return dict.__getitem__(self, key)
+
+    def __contains__(self, key: object) -> bool:
+        self._refresh()
+        return dict.__contains__(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        self._refresh()
+        return iter(list(dict.keys(self)))
+
+    def __len__(self) -> int:
+        self._refresh()
+        return dict.__len__(self)
+
+    def items(self) -> Any:
+        self._refresh()
+        return list(dict.items(self))
+
+    def values(self) -> Any:
+        self._refresh()
+        return list(dict.values(self))
+
+    def keys(self) -> Any:
+        self._refresh()
+        return list(dict.keys(self))
+
+
+def proc_dynamic_dir(
+    name: str, populate: Callable[[], dict[str, Inode]], *, kernel: Kernel | None = None
+) -> int:
+    inode = new_dir_inode(vfs_state(kernel), 0o500, sb="proc")
+    inode.read_only = True
+    inode.children = ProcDynamicDir(populate)
+    return _add(name, inode, kernel)

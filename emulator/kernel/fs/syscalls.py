@@ -15,9 +15,19 @@ from typing import TYPE_CHECKING
 from emulator.kernel.errno import EAGAIN, EBADF, EFAULT, EINVAL, ENOENT, ENOTDIR
 from emulator.kernel.fs import vfs
 from emulator.kernel.fs.char_dev import new_encode_dev
-from emulator.kernel.fs.fcntl import AT_FDCWD, O_CLOEXEC, O_NONBLOCK, O_RDWR
+from emulator.kernel.fs.fcntl import (
+    AT_FDCWD,
+    O_APPEND,
+    O_CLOEXEC,
+    O_NOATIME,
+    O_NONBLOCK,
+    O_RDWR,
+    fcntl_flags,
+)
 from emulator.kernel.fs.file_table import FdTable
-from emulator.kernel.fs.pipe import create_pipe, pipe_of
+from emulator.kernel.fs.inode import S_ISREG, generic_fillattr
+from emulator.kernel.fs.pipe import PIPE_BUF_SIZE, create_pipe, pipe_of
+from emulator.kernel.fs.poll import POLLERR, POLLHUP, POLLIN, POLLOUT, PollTable
 from emulator.kernel.process import processes
 from emulator.kernel.syscalls import (
     RESTART,
@@ -27,6 +37,12 @@ from emulator.kernel.syscalls import (
     strncpy_from_user,
     syscall,
 )
+from emulator.kernel.wait import (
+    finish_wait,
+    prepare_to_wait_event,
+    schedule_timeout,
+    wait_state,
+)
 
 if TYPE_CHECKING:
     from emulator.kernel.core import Kernel
@@ -34,8 +50,11 @@ if TYPE_CHECKING:
     from emulator.kernel.process import Task
 
 F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC = 0, 1, 2, 3, 4, 1030
+F_GETPIPE_SZ = 1032
+FASYNC = 0o20000
 AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH = 0x100, 0x1000
 FD_CLOEXEC = 1
+MAX_RW_COUNT = 0x7FFF_F000  # INT_MAX & PAGE_MASK
 
 
 def files(task: Task) -> FdTable:
@@ -78,7 +97,8 @@ def sys_openat(k: Kernel, task: Task, a: list[int]) -> int:
     cwd = _dir(task, a[0])
     if isinstance(cwd, int):
         return cwd
-    f = vfs.vfs_open(_path(k, a[1]), a[2], a[3] & 0o7777, cwd=cwd)
+    mode = a[3] & 0o7777 & ~getattr(task, "umask", 0o022)
+    f = vfs.vfs_open(_path(k, a[1]), a[2], mode, cwd=cwd)
     if isinstance(f, int):
         return f
     return files(task).install(f, a[2] & O_CLOEXEC)
@@ -91,40 +111,46 @@ def sys_open(k: Kernel, task: Task, a: list[int]) -> int:
 
 @syscall("close")
 def sys_close(k: Kernel, task: Task, a: list[int]) -> int:
-    f = _file(task, a[0])
-    ret = files(task).close_fd(_fd(a[0]))
-    if f is not None:
-        _wake_pipe(k, f)  # the other end may now see end of file or EPIPE
-    return ret
+    return files(task).close_fd(_fd(a[0]))
 
 
 def close_files_on_exit(k: Kernel, table: FdTable) -> None:
-    """exit_files(): close everything, waking tasks asleep on pipes that close."""
-    ends = list(table.fd.values())
+    """exit_files(): close everything (a pipe's release wakes whoever sleeps on it)."""
     table.close_all()
-    for f in ends:
-        _wake_pipe(k, f)
 
 
-def _sleep_on_pipe(k: Kernel, task: Task, f: File) -> object | None:
-    """A blocking pipe end that cannot move: the task sleeps until the other end does."""
-    pipe = pipe_of(f)
-    if pipe is None or f.f_flags & O_NONBLOCK:
-        return None
-    pipe.waiting.append(task)
-    processes(k).block(task)
+def wait_on_file(k: Kernel, task: Task, f: File, events: int) -> object | int:
+    """The sleeping half of a read or write the driver could not do now (-EAGAIN): an
+    O_NONBLOCK file (or one that cannot be polled) gets -EAGAIN; otherwise the task sleeps
+    on the wait queues the file's poll registers until one of `events` may have become true,
+    and the call runs again (wait_event_interruptible())."""
+    if f.f_flags & O_NONBLOCK or f.f_op.poll is None:
+        return -EAGAIN
+    err = prepare_to_wait_event(task, k)
+    if err:
+        return err
+    events |= POLLERR | POLLHUP
+    if vfs.vfs_poll(f, PollTable(task, events)) & events:
+        finish_wait(task, k)  # it became ready meanwhile (input arrived): try again now
+        return RESTART
+    schedule_timeout(task, None, k)
     return RESTART
 
 
-def _wake_pipe(k: Kernel, f: File) -> None:
-    pipe = pipe_of(f)
-    if pipe is not None and pipe.waiting:
-        pm = processes(k)
-        for t in pipe.waiting:
-            if t.state == "waiting":  # type: ignore[attr-defined]
-                t.state = "runnable"  # type: ignore[attr-defined]
-                pm.runqueue.append(t)  # type: ignore[arg-type]
-        pipe.waiting.clear()
+def user_buffer_extent(task: Task, addr: int, count: int) -> int:
+    """How much of a read's buffer [addr, addr + count) lies in consecutive VMAs, at most
+    MAX_RW_COUNT (rw_verify_area + the fault a copy would meet): reads are clamped to it, so a
+    huge count with a small buffer cannot make a driver produce gigabytes, and a buffer
+    outside every VMA is -EFAULT before any input is consumed."""
+    count = min(count, MAX_RW_COUNT)
+    n, at = 0, addr
+    while n < count:
+        vma = task.mm.find_vma(at)
+        if vma is None:
+            break
+        n = min(count, vma.end - addr)
+        at = vma.end
+    return n
 
 
 @syscall("read")
@@ -132,13 +158,15 @@ def sys_read(k: Kernel, task: Task, a: list[int]) -> int | object:
     f = _file(task, a[0])
     if f is None:
         return -EBADF
-    data = vfs.vfs_read(f, a[2])
+    count = user_buffer_extent(task, a[1], a[2])
+    if a[2] and not count:
+        return -EFAULT
+    data = vfs.vfs_read(f, count)
     if data == -EAGAIN:
-        return _sleep_on_pipe(k, task, f) or data
+        return wait_on_file(k, task, f, POLLIN)
     if isinstance(data, int):
         return data
     copy_to_user(k, a[1], data)
-    _wake_pipe(k, f)
     return len(data)
 
 
@@ -147,11 +175,36 @@ def sys_write(k: Kernel, task: Task, a: list[int]) -> int | object:
     f = _file(task, a[0])
     if f is None:
         return -EBADF
-    n = vfs.vfs_write(f, copy_from_user(k, a[1], a[2]))
+    data = copy_from_user(k, a[1], a[2])
+    if pipe_of(f) is not None and not f.f_flags & O_NONBLOCK:
+        return pipe_write_all(k, task, f, (a[0], a[1], a[2]), data)
+    n = vfs.vfs_write(f, data)
     if n == -EAGAIN:
-        return _sleep_on_pipe(k, task, f) or n
-    _wake_pipe(k, f)
+        return wait_on_file(k, task, f, POLLOUT)
     return n
+
+
+def pipe_write_all(
+    k: Kernel, task: Task, f: File, key: tuple[int, int, int], data: bytes
+) -> int | object:
+    """fs/pipe.c pipe_write() for a blocking writer: it sleeps until every byte is in the
+    pipe (the count written so far survives the call's restarts), and returns early only
+    when the readers go away (-EPIPE, or the count if some went in) or a signal comes."""
+    progress = wait_state(k).progress
+    done = progress.pop(task.pid, (key, 0))
+    written = done[1] if done[0] == key else 0
+    while written < len(data):
+        n = vfs.vfs_write(f, data[written:])
+        if n == -EAGAIN:
+            ret = wait_on_file(k, task, f, POLLOUT)
+            if ret is RESTART:
+                progress[task.pid] = (key, written)
+                return RESTART
+            return written or ret
+        if n <= 0:
+            return written or n
+        written += n
+    return written
 
 
 @syscall("pipe2")
@@ -166,48 +219,6 @@ def sys_pipe2(k: Kernel, task: Task, a: list[int]) -> int:
 @syscall("pipe")
 def sys_pipe(k: Kernel, task: Task, a: list[int]) -> int:
     return sys_pipe2(k, task, [a[0], 0])
-
-
-def _iov(k: Kernel, iov: int, cnt: int) -> list[tuple[int, int]]:
-    if cnt > 1024:
-        raise ValueError
-    return [struct.unpack("<II", copy_from_user(k, iov + 8 * i, 8)) for i in range(cnt)]
-
-
-@syscall("writev")
-def sys_writev(k: Kernel, task: Task, a: list[int]) -> int:
-    f = _file(task, a[0])
-    if f is None:
-        return -EBADF
-    try:
-        vecs = _iov(k, a[1], a[2])
-    except ValueError:
-        return -EINVAL
-    data = b"".join(copy_from_user(k, base, n) for base, n in vecs if n)
-    return vfs.vfs_write(f, data) if data else 0
-
-
-@syscall("readv")
-def sys_readv(k: Kernel, task: Task, a: list[int]) -> int:
-    f = _file(task, a[0])
-    if f is None:
-        return -EBADF
-    try:
-        vecs = _iov(k, a[1], a[2])
-    except ValueError:
-        return -EINVAL
-    total = 0
-    for base, n in vecs:
-        if not n:
-            continue
-        data = vfs.vfs_read(f, n)
-        if isinstance(data, int):
-            return data if total == 0 else total
-        copy_to_user(k, base, data)
-        total += len(data)
-        if len(data) < n:
-            break
-    return total
 
 
 @syscall("lseek")
@@ -287,6 +298,9 @@ def sys_lstat64(k: Kernel, task: Task, a: list[int]) -> int:
 def sys_fstatat64(k: Kernel, task: Task, a: list[int]) -> int:
     path = _path(k, a[1])
     if not path and a[3] & AT_EMPTY_PATH:
+        if _fd(a[0]) == AT_FDCWD:
+            cwd = getattr(task, "cwd", None) or vfs.vfs_state().root_dentry()
+            return _stat_out(k, generic_fillattr(cwd.d_inode), a[2])
         return sys_fstat64(k, task, [a[0], a[2]])
     cwd = _dir(task, a[0])
     if isinstance(cwd, int):
@@ -307,11 +321,34 @@ def sys_getdents64(k: Kernel, task: Task, a: list[int]) -> int:
     return len(data)
 
 
+FIONREAD, FIONBIO, FIONCLEX, FIOCLEX = 0x541B, 0x5421, 0x5450, 0x5451
+
+
+def do_vfs_ioctl(k: Kernel, task: Task, f: File, fd: int, cmd: int, arg: int) -> int | None:
+    """fs/ioctl.c do_vfs_ioctl(): the commands every file answers before its driver does —
+    FIOCLEX/FIONCLEX (close-on-exec), FIONBIO (O_NONBLOCK from an int), FIONREAD of a regular
+    file (bytes past f_pos). None: the driver's unlocked_ioctl decides."""
+    if cmd in (FIOCLEX, FIONCLEX):
+        files(task).set_close_on_exec(fd, cmd == FIOCLEX)
+        return 0
+    if cmd == FIONBIO:
+        (on,) = struct.unpack("<i", copy_from_user(k, arg, 4))
+        f.f_flags = f.f_flags | O_NONBLOCK if on else f.f_flags & ~O_NONBLOCK
+        return 0
+    if cmd == FIONREAD and S_ISREG(f.f_inode.i_mode):
+        copy_to_user(k, arg, struct.pack("<i", max(0, f.f_inode.i_size - f.f_pos)))
+        return 0
+    return None
+
+
 @syscall("ioctl")
 def sys_ioctl(k: Kernel, task: Task, a: list[int]) -> int:
     f = _file(task, a[0])
     if f is None:
         return -EBADF
+    early = do_vfs_ioctl(k, task, f, _fd(a[0]), a[1], a[2])
+    if early is not None:
+        return early
     ret = vfs.vfs_ioctl(f, a[1], a[2])
     if isinstance(ret, tuple):
         ret, out = ret
@@ -351,9 +388,14 @@ def sys_fcntl64(k: Kernel, task: Task, a: list[int]) -> int:
         return 0
     if cmd == F_GETFL:
         return f.f_flags
-    if cmd == F_SETFL:
-        f.f_flags = (f.f_flags & ~0o4000) | (arg & 0o4000)  # O_NONBLOCK
+    if cmd == F_SETFL:  # setfl(): only the SETFL_MASK flags change
+        mask = (
+            O_APPEND | O_NONBLOCK | O_NOATIME | FASYNC | fcntl_flags(k.machine.board.arch).O_DIRECT
+        )
+        f.f_flags = (f.f_flags & ~mask) | (arg & mask)
         return 0
+    if cmd == F_GETPIPE_SZ:
+        return PIPE_BUF_SIZE if pipe_of(f) is not None else -EBADF
     return -EINVAL
 
 
@@ -371,10 +413,7 @@ def sys_readlinkat(k: Kernel, task: Task, a: list[int]) -> int:
 
 
 def _readlink(k: Kernel, task: Task, path: str, buf: int, size: int, cwd: Dentry | None) -> int:
-    if path in ("/proc/self/exe", f"/proc/{task.pid}/exe"):
-        target: str | int = task.exe
-    else:
-        target = vfs.vfs_readlink(path, cwd=cwd)
+    target = vfs.vfs_readlink(path, cwd=cwd)
     if isinstance(target, int):
         return target
     data = target.encode()[:size]
@@ -399,7 +438,8 @@ def sys_faccessat(k: Kernel, task: Task, a: list[int]) -> int:
 
 @syscall("getcwd")
 def sys_getcwd(k: Kernel, task: Task, a: list[int]) -> int:
-    path = getattr(task, "cwd_path", "/").encode() + b"\0"
+    cwd = getattr(task, "cwd", None)
+    path = (vfs.d_path(cwd) if cwd is not None else "/").encode() + b"\0"
     if len(path) > a[1]:
         return -34  # ERANGE
     copy_to_user(k, a[0], path)
@@ -423,3 +463,9 @@ def sys_chdir(k: Kernel, task: Task, a: list[int]) -> int:
 
 
 __all__ = ["files", "EFAULT", "Efault"]
+
+# The other file-side calls register themselves on import (they use the helpers above).
+import emulator.kernel.fs.open  # noqa: E402, F401
+import emulator.kernel.fs.read_write  # noqa: E402, F401
+import emulator.kernel.fs.select  # noqa: E402, F401
+import emulator.kernel.fs.stat  # noqa: E402, F401

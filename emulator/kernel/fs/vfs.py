@@ -9,7 +9,7 @@ The tree at boot (`vfs_init`, run as a boot hook):
     /dev        devtmpfs: drivers add their nodes (`devtmpfs_create_node`)
     /tmp        tmpfs, mode 1777: regular files and directories can be created and written
     /proc       procfs (fs/proc_fs.py): read-only, generated files
-    /sys/class  sysfs (empty for now)
+    /sys        sysfs (fs/sysfs.py): the top-level directories, CPU topology, driver attributes
 
 Creation works anywhere in the in-memory tree except /proc and /sys (-EACCES); names that
 only the host overlay has are read-only (-EROFS). Paths are `str` (user bytes decoded with
@@ -96,6 +96,7 @@ from emulator.kernel.fs.namei import (
 
 if TYPE_CHECKING:
     from emulator.kernel.core import Kernel
+    from emulator.kernel.fs.poll import PollTable
 
 __all__ = [
     "Dentry",
@@ -129,16 +130,15 @@ def vfs_init(kernel: Kernel) -> None:
     root["bin"] = new_dir_inode(state)
     root["dev"] = new_dir_inode(state, sb="devtmpfs")
     root["tmp"] = new_dir_inode(state, 0o1777, sb="tmpfs")
-    sys_dir = root["sys"] = new_dir_inode(state, 0o555, sb="sysfs")
-    assert sys_dir.children is not None
-    sys_dir.children["class"] = new_dir_inode(state, sb="sysfs")
-    for inode in (sys_dir, sys_dir.children["class"]):
-        inode.read_only = True
+    root["sys"] = new_dir_inode(state, 0o555, sb="sysfs")
+    root["sys"].read_only = True
     root["proc"] = new_dir_inode(state, 0o555, sb="proc")
     root["proc"].read_only = True
     from emulator.kernel.fs.proc_fs import proc_root_init
+    from emulator.kernel.fs.sysfs import sysfs_init
 
     proc_root_init(kernel)
+    sysfs_init(kernel)
 
 
 # -- open ------------------------------------------------------------------------------------
@@ -288,7 +288,7 @@ def vfs_ioctl(file: File, cmd: int, arg: int) -> IoctlResult:
     return -ENOTTY if ret == -ENOIOCTLCMD else ret
 
 
-def vfs_poll(file: File, wait: object = None) -> int:
+def vfs_poll(file: File, wait: PollTable | None = None) -> int:
     """The file's poll mask (EPOLLIN/EPOLLOUT...); files without poll are always ready."""
     if file.f_op.poll is None:
         return DEFAULT_POLLMASK
@@ -464,6 +464,15 @@ def vfs_rmdir(path: str, *, cwd: Dentry | None = None) -> int:
     return 0
 
 
+def vfs_chmod(d: Dentry, mode: int) -> int:
+    """chmod(2) on the in-memory tree (notify_change of ATTR_MODE)."""
+    inode = d.d_inode
+    if inode.i_sb == "host":
+        return -EROFS
+    inode.i_mode = (inode.i_mode & S_IFMT) | (mode & 0o7777)
+    return 0
+
+
 def vfs_ftruncate(file: File, length: int) -> int:
     if length < 0:
         return -EINVAL
@@ -497,9 +506,10 @@ def initramfs_add_file(path: str, data: bytes, mode: int = 0o755) -> int:
     return 0
 
 
-def kernel_read_file_from_path(path: str) -> bytes | int:
-    """fs/kernel_read_file.c: a whole file's contents (the loader reads programs so)."""
-    file = vfs_open(path, 0)
+def kernel_read_file_from_path(path: str, cwd: Dentry | None = None) -> bytes | int:
+    """fs/kernel_read_file.c: a whole file's contents (the loader reads programs so);
+    a relative path starts at `cwd`."""
+    file = vfs_open(path, 0, cwd=cwd)
     if isinstance(file, int):
         return file
     out = bytearray()
