@@ -48,6 +48,9 @@ PAGE_SIZE = 4096
 PAGE_MASK = ~(PAGE_SIZE - 1)
 #: `emu_start`'s `until`: an address no 32-bit guest can reach.
 NEVER = 0xFFFF_FFFF_FFFF_FFF0
+#: The page of NEVER as a 32-bit guest sees it: Unicorn fetches it once after an
+#: exception it reports as an error (an undefined instruction), before it stops.
+NEVER_PAGE_32 = NEVER & 0xFFFF_F000
 
 
 class Stop(enum.Enum):
@@ -117,6 +120,7 @@ class Cpu:
         self.fill_times: list[float] | None = None  # set to a list to time every fill
         self.fault: Fault | None = None
         self._exception_taken = False  # a walk fault or CPU exception ended this slice
+        self._until_probed = False  # the slice ended with Unicorn's probe of NEVER's page
         self.unbacked: int | None = None
         self._scanned: set[tuple[int, int]] = set()  # (virtual page, physical page)
         self._special: dict[int, Callable[[int], bool]] = {}
@@ -199,6 +203,17 @@ class Cpu:
         acc = _ACCESS.get(access, AccessType.READ)
         res = self.walk(vaddr, acc, self.is_user())
         if isinstance(res, WalkFault):
+            if (
+                access == unicorn.UC_MEM_FETCH
+                and vaddr & 0xFFFF_F000 == NEVER_PAGE_32
+                and self.pc & 0xFFFF_F000 != NEVER_PAGE_32
+            ):
+                # HW quirk: Unicorn's probe of the `until` page after an undefined
+                # instruction (the PC is elsewhere). Where nothing is mapped, refuse it
+                # without a fault, so that the instruction's own error (UC_ERR_INSN_INVALID,
+                # or UC_ERR_EXCEPTION) is what the slice reports.
+                self._exception_taken = self._until_probed = True
+                return False
             # The first fault of a slice is the real one: after it Unicorn probes other
             # addresses (a fetch of the last page) that must not replace it.
             if self.fault is None:
@@ -349,7 +364,7 @@ class Cpu:
         self.fault = None
         self.unbacked = None
         self.stop_requested = False
-        self._exception_taken = False
+        self._exception_taken = self._until_probed = False
         try:
             self.uc.emu_start(self.start_address(), NEVER)
         except UcError as e:
@@ -365,7 +380,9 @@ class Cpu:
     def _on_uc_error(self, e: UcError) -> Stop:
         self.counter.take_stopped()
         pc = self.pc
-        if e.errno == unicorn.UC_ERR_INSN_INVALID:
+        if e.errno == unicorn.UC_ERR_INSN_INVALID or (
+            e.errno == unicorn.UC_ERR_EXCEPTION and self.fault is None and self._until_probed
+        ):
             self.fault = Fault("undef", pc, message="undefined instruction")
             return Stop.INVALID
         unmapped = {

@@ -25,6 +25,7 @@ from emulator.mmu import MemType
 
 if TYPE_CHECKING:
     from emulator.kernel.core import Kernel
+    from emulator.kernel.signal import KSigaction
     from emulator.loader import Image
 
 PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
@@ -108,6 +109,21 @@ class Task:
     state: str = "running"  # running, runnable, waiting, zombie
     context: object = None  # the saved CPU context while not running
     term_signal: int = 0  # the signal that killed it (wait status), else 0
+    # signals (emulator/kernel/signal.py): sighand, blocked, pending, sigaltstack
+    sighand: dict[int, KSigaction] = field(default_factory=dict)
+    blocked: int = 0
+    pending: int = 0
+    pending_info: dict[int, bytes] = field(default_factory=dict)  # siginfo per pending signal
+    saved_sigmask: int | None = None  # rt_sigsuspend's mask to restore
+    sigwait: int = 0  # rt_sigtimedwait's set: these wake the task even while blocked
+    restart_kind: int = 512  # how a sleeping system call restarts (ERESTARTSYS)
+    sas_ss_sp: int = 0
+    sas_ss_size: int = 0
+    # process group and session (kernel/sys.c); pid 1 leads both, as an init does
+    pgrp: int = 1
+    session: int = 1
+    did_exec: bool = False  # setpgid on a child that has exec'd is -EACCES
+    in_syscall: bool = False  # asleep in a system call that re-runs when it resumes
 
 
 class ProcessManager:
@@ -219,6 +235,10 @@ class ProcessManager:
             self.next_pid += 1
         else:
             task.mm, task.comm, task.exe = mm, comm, path
+            task.did_exec = True
+            from emulator.kernel.signal import flush_signal_handlers
+
+            flush_signal_handlers(task)
             files = getattr(task, "files", None)
             if files is not None:
                 files.do_close_on_exec()
@@ -313,6 +333,9 @@ class ProcessManager:
         if files is not None:
             child.files = files.dup_fd()  # type: ignore[attr-defined]
         child.cmdline = getattr(parent, "cmdline", b"")  # type: ignore[attr-defined]
+        from emulator.kernel.signal import copy_sighand
+
+        copy_sighand(parent, child)
         ctx = k.cpu.uc.context_save()
         ctx.reg_write(child_return_reg, 0)
         child.context = ctx
@@ -337,14 +360,26 @@ class ProcessManager:
         if task.pid == 1:
             self.kernel.machine.exit_status = code if not signal else 128 + signal
             return
+        from emulator.kernel.signal import autoreap, do_notify_parent
+
+        if task in self.runqueue:
+            self.runqueue.remove(task)
         parent = task.parent
         if parent is not None and parent.state == "waiting":
             parent.state = "runnable"
             self.runqueue.append(parent)
+        do_notify_parent(self.kernel, task)
+        if autoreap(task):
+            self.release_task(task)
         self.need_resched = True
 
     def block(self, task: Task) -> None:
+        """An interruptible sleep: not entered while a signal is pending (the system call
+        then ends -EINTR or restarts, see signal.py)."""
+        if task.pending & (~task.blocked | task.sigwait):
+            return
         task.state = "waiting"
+        task.in_syscall = True
         self.need_resched = True
 
     def schedule(self) -> None:
@@ -366,11 +401,20 @@ class ProcessManager:
         uc = self.kernel.cpu.uc
         if cur is not None and cur.state != "zombie":
             cur.context = uc.context_save()
+        slept, nxt.in_syscall = nxt.in_syscall, False
         nxt.state = "running"
         self.current = nxt
         uc.context_restore(nxt.context)  # (the saved state includes a TTBR0 / CR3 ...)
         nxt.context = None
         self.kernel.pgtable.switch_mm(nxt.mm.pgd)  # (... so the address space comes after)
+        if not slept and nxt.pending & ~nxt.blocked:
+            # back to user space outside a system call (a new child): signals first; one
+            # that slept re-runs its call, whose exit delivers them
+            from emulator.kernel.signal import do_signal
+
+            do_signal(self.kernel, nxt)
+            if nxt.state != "running":
+                self.schedule()
 
     def reap(self, parent: Task, pid: int) -> Task | None | int:
         """A zombie child matching `pid` (-1: any); None if children live on; -ECHILD."""
@@ -381,12 +425,16 @@ class ProcessManager:
             return -10  # ECHILD
         for t in children:
             if t.state == "zombie":
-                del self.tasks[t.pid]
-                from emulator.kernel.fs.proc_fs import remove_proc_subtree
-
-                remove_proc_subtree(str(t.pid), kernel=self.kernel)
+                self.release_task(t)
                 return t
         return None
+
+    def release_task(self, t: Task) -> None:
+        """A zombie is gone: its pid and /proc/<pid> with it."""
+        del self.tasks[t.pid]
+        from emulator.kernel.fs.proc_fs import remove_proc_subtree
+
+        remove_proc_subtree(str(t.pid), kernel=self.kernel)
 
     # -- faults ----------------------------------------------------------------------------
 
@@ -452,17 +500,15 @@ def fatal_signal(k: Kernel, signal: int, addr: int, ip: int, sp: int, error: int
         k.machine.exit_status = 128 + signal
 
 
-def deliver_fault_signal(k: Kernel, signal: int, addr: int) -> bool:
-    """force_sig_fault(): run the task's handler for a fault's signal, if it has one (with
-    si_code SEGV_MAPERR for an address in no VMA, SEGV_ACCERR for one the VMA forbids)."""
-    from emulator.kernel.signal import SEGV_ACCERR, SEGV_MAPERR, handler_for
+def deliver_fault_signal(k: Kernel, signal: int, addr: int, code: int | None = None) -> bool:
+    """force_sig_fault(): run the task's handler for a fault's signal, if it has one (for
+    SIGSEGV with si_code SEGV_MAPERR for an address in no VMA, SEGV_ACCERR for one the VMA
+    forbids, unless `code` says otherwise)."""
+    from emulator.kernel.signal import SEGV_ACCERR, SEGV_MAPERR, force_sig_fault
 
     task = processes(k).current
     if task is None:
         return False
-    act = handler_for(task, signal)
-    if act is None:
-        return False
-    code = SEGV_ACCERR if task.mm.find_vma(addr) is not None else SEGV_MAPERR
-    k.arch_entry.setup_rt_frame(k, task, act, signal, code, addr)
-    return True
+    if code is None:
+        code = SEGV_ACCERR if task.mm.find_vma(addr) is not None else SEGV_MAPERR
+    return force_sig_fault(k, task, signal, code, addr)

@@ -222,7 +222,6 @@ def sys_set_tid_address(k: Kernel, task: Task, a: list[int]) -> int:
 
 
 @syscall("set_robust_list")
-@syscall("sigaltstack")
 @syscall("madvise")
 @syscall("sched_yield")
 def sys_accept(k: Kernel, task: Task, a: list[int]) -> int:

@@ -3,7 +3,8 @@
 A reader finding the pipe empty while writers remain, or a writer finding it full while
 readers remain, blocks (the file's read/write answer -EAGAIN and `pipe_would_block` tells the
 system-call layer to put the task to sleep and re-run the call when the other end moves);
-an empty pipe with no writers reads as end of file, and a write with no readers is -EPIPE.
+an empty pipe with no writers reads as end of file, and a write with no readers is -EPIPE
+(with SIGPIPE to the writer).
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ def _read(file: File, count: int, pos: int) -> bytes | int:
 def _write(file: File, data: bytes, pos: int) -> int:
     pipe: PipeInodeInfo = file.private_data
     if pipe.readers == 0:
+        from emulator.kernel.signal import SIGPIPE, send_sig_current
+
+        send_sig_current(SIGPIPE)
         return -EPIPE
     room = PIPE_BUF_SIZE - len(pipe.buf)
     if room <= 0:

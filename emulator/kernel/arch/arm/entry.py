@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from emulator.cpu.arm import ArmCpu
     from emulator.cpu.base import Fault
     from emulator.kernel.core import Kernel
+    from emulator.kernel.process import Task
+    from emulator.kernel.signal import KSigaction
 
 PLATFORM = "v7l"
 UTS_MACHINE = "armv7l"
@@ -31,6 +33,19 @@ RETURN_REG, SP_REG = A.UC_ARM_REG_R0, A.UC_ARM_REG_SP
 
 SYSCALL_NAMES = {
     1: "exit",
+    29: "pause",
+    37: "kill",
+    57: "setpgid",
+    65: "getpgrp",
+    66: "setsid",
+    132: "getpgid",
+    147: "getsid",
+    176: "rt_sigpending",
+    177: "rt_sigtimedwait",
+    179: "rt_sigsuspend",
+    238: "tkill",
+    421: "rt_sigtimedwait_time64",
+    268: "tgkill",
     2: "fork",
     407: "clock_nanosleep_time64",
     422: "futex_time64",
@@ -121,6 +136,7 @@ def handle_fault(k: Kernel, fault: Fault) -> None:
     """An exception taken from user mode: a system call, a page fault, or a signal."""
     from emulator.kernel import syscalls
     from emulator.kernel.process import SIGSEGV, deliver_fault_signal, processes
+    from emulator.kernel.signal import ILL_ILLOPC, TRAP_BRKPT, exit_to_user_mode
 
     cpu = cast("ArmCpu", k.cpu)
     if fault.kind == "svc":
@@ -138,6 +154,7 @@ def handle_fault(k: Kernel, fault: Fault) -> None:
             cpu.pc = cpu.pc - (2 if cpu.thumb() else 4)
         else:
             cpu.uc.reg_write(A.UC_ARM_REG_R0, result & 0xFFFF_FFFF)
+        exit_to_user_mode(k, result is syscalls.RESTART)
         return
     pm = processes(k)
     if fault.kind in ("data", "prefetch"):
@@ -147,8 +164,11 @@ def handle_fault(k: Kernel, fault: Fault) -> None:
         if not deliver_fault_signal(k, SIGSEGV, fault.addr):
             kill(k, SIGSEGV, fault.addr, 0x817 if fault.is_write else 0x17)
         return
-    signal = {"undef": 4, "bkpt": 5}.get(fault.kind, SIGSEGV)
-    kill(k, signal, fault.pc, 0)
+    # do_undefinstr(): an undefined instruction, or a privileged one (mcr/mrc, cps to a
+    # privileged mode ...) in user mode, is SIGILL ILL_ILLOPC at the instruction
+    signal, code = {"undef": (4, ILL_ILLOPC), "bkpt": (5, TRAP_BRKPT)}.get(fault.kind, (SIGSEGV, 0))
+    if not deliver_fault_signal(k, signal, fault.pc, code):
+        kill(k, signal, fault.pc, 0)
 
 
 def kill(k: Kernel, signal: int, addr: int, error: int) -> None:
@@ -166,43 +186,52 @@ RT_SIGFRAME_SIZE = 128 + 744
 _GPRS = [A.UC_ARM_REG_R0 + i for i in range(13)]  # r0..r10, fp (r11), ip (r12)
 
 
-def setup_rt_frame(k: Kernel, task: object, act: object, sig: int, code: int, addr: int) -> None:
-    """Push an rt_sigframe below the user stack and enter the handler, as ARM Linux does."""
-    from emulator.kernel.signal import siginfo
+def syscall_insn_size(k: Kernel) -> int:
+    """The `svc` an interrupted system call's PC is on (restart) or after (-EINTR)."""
+    return 2 if cast("ArmCpu", k.cpu).thumb() else 4
+
+
+def setup_rt_frame(
+    k: Kernel, task: Task, act: KSigaction, sig: int, info: bytes, saved_mask: int
+) -> None:
+    """Push an rt_sigframe (siginfo, ucontext with uc_stack, sigcontext and the mask to
+    restore) below the user stack, or on the alternate stack, and enter the handler."""
+    from emulator.kernel.signal import save_altstack, sigsp
     from emulator.kernel.syscalls import copy_to_user
 
     cpu = cast("ArmCpu", k.cpu)
     sp = cpu.reg_fast(A.UC_ARM_REG_SP)
-    frame = (sp - RT_SIGFRAME_SIZE) & ~7
+    frame = (sigsp(task, act, sp) - RT_SIGFRAME_SIZE) & ~7
     regs = [cpu.reg_fast(r) for r in _GPRS]
+    code, addr = struct.unpack_from("<iI", info, 8)
+    fault = sig in (4, 5, 7, 8, 11)
     mcontext = struct.pack(
         "<21I",
-        14,
-        0x800 if code == 2 else 0,
-        getattr(task, "blocked", 0) & 0xFFFF_FFFF,
+        14 if fault else 0,
+        0x800 if fault and code == 2 else 0,
+        saved_mask & 0xFFFF_FFFF,
         *regs,
         sp,
         cpu.reg_fast(A.UC_ARM_REG_LR),
-        cpu.pc | (1 if cpu.thumb() else 0) & 0,
+        cpu.pc,
         cpu.cpsr,
-        addr,
+        addr if fault else 0,
     )
-    uc = struct.pack("<III", 0, 0, 0) + struct.pack("<II", 0, 0)
-    uc = struct.pack("<II", 0, 0) + struct.pack("<III", 0, 0, 0) + mcontext
-    uc += struct.pack("<Q", getattr(task, "blocked", 0))
-    copy_to_user(k, frame, siginfo(sig, code, addr) + uc.ljust(744, b"\0"))
-    handler = act.handler  # type: ignore[attr-defined]
+    uc = struct.pack("<II", 0, 0) + save_altstack(task, sp) + mcontext
+    uc += struct.pack("<Q", saved_mask)
+    copy_to_user(k, frame, info + uc.ljust(744, b"\0"))
+    handler = act.handler
     cpu.uc.reg_write(A.UC_ARM_REG_R0, sig)
     cpu.uc.reg_write(A.UC_ARM_REG_R1, frame)
     cpu.uc.reg_write(A.UC_ARM_REG_R2, frame + 128)
     cpu.uc.reg_write(A.UC_ARM_REG_SP, frame)
-    cpu.uc.reg_write(A.UC_ARM_REG_LR, act.restorer)  # type: ignore[attr-defined]
+    cpu.uc.reg_write(A.UC_ARM_REG_LR, act.restorer)
     cpsr = cpu.cpsr & ~(CPSR_T | 0x0600_FC00)
     cpu.uc.reg_write(A.UC_ARM_REG_CPSR, cpsr | (CPSR_T if handler & 1 else 0))
     cpu.uc.reg_write(A.UC_ARM_REG_PC, handler)
 
 
-def rt_sigreturn(k: Kernel, task: object) -> int:
+def rt_sigreturn(k: Kernel, task: Task) -> int:
     """Restore what setup_rt_frame saved (sp points at the frame); the result is r0."""
     from emulator.kernel.syscalls import copy_from_user
 
@@ -210,7 +239,7 @@ def rt_sigreturn(k: Kernel, task: object) -> int:
     frame = cpu.reg_fast(A.UC_ARM_REG_SP)
     words = struct.unpack("<21I", copy_from_user(k, frame + UC_MCONTEXT, 84))
     (mask,) = struct.unpack("<Q", copy_from_user(k, frame + UC_SIGMASK, 8))
-    task.blocked = mask  # type: ignore[attr-defined]
+    task.blocked = mask
     regs = words[3:16]
     for reg, value in zip(_GPRS, regs, strict=True):
         cpu.uc.reg_write(reg, value)

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from emulator.cpu.base import Fault
     from emulator.cpu.x86 import X86Cpu
     from emulator.kernel.core import Kernel
+    from emulator.kernel.process import Task
+    from emulator.kernel.signal import KSigaction
 
 PLATFORM = "i686"
 UTS_MACHINE = "i686"
@@ -48,6 +50,19 @@ RETURN_REG, SP_REG = X.UC_X86_REG_EAX, X.UC_X86_REG_ESP
 
 SYSCALL_NAMES = {
     1: "exit",
+    29: "pause",
+    37: "kill",
+    57: "setpgid",
+    65: "getpgrp",
+    66: "setsid",
+    132: "getpgid",
+    147: "getsid",
+    176: "rt_sigpending",
+    177: "rt_sigtimedwait",
+    179: "rt_sigsuspend",
+    238: "tkill",
+    421: "rt_sigtimedwait_time64",
+    270: "tgkill",
     2: "fork",
     407: "clock_nanosleep_time64",
     422: "futex_time64",
@@ -219,6 +234,7 @@ def _set_thread_area(k: Kernel, u_info: int) -> int:
 def handle_fault(k: Kernel, fault: Fault) -> None:
     from emulator.kernel import syscalls
     from emulator.kernel.process import SIGSEGV, deliver_fault_signal, processes
+    from emulator.kernel.signal import exit_to_user_mode
 
     cpu = cast("X86Cpu", k.cpu)
     if fault.kind == "int" and fault.intno == 0x80:
@@ -240,6 +256,7 @@ def handle_fault(k: Kernel, fault: Fault) -> None:
             cpu.pc = cpu.pc - 2
         else:
             cpu.uc.reg_write(X.UC_X86_REG_EAX, result & 0xFFFF_FFFF)
+        exit_to_user_mode(k, result is syscalls.RESTART)
         return
     if fault.kind == "int" and fault.intno == 14:
         status = fault.status or 0
@@ -249,10 +266,17 @@ def handle_fault(k: Kernel, fault: Fault) -> None:
             kill(k, SIGSEGV, fault.addr, status | 4)
         return
     if fault.kind in ("data", "prefetch"):
-        kill(k, 7, fault.addr, 0)  # SIGBUS
+        if not deliver_fault_signal(k, 7, fault.addr, 2):  # SIGBUS BUS_ADRERR
+            kill(k, 7, fault.addr, 0)
         return
-    signal = {"undef": 4}.get(fault.kind) or {0: 8, 3: 5, 6: 4}.get(fault.intno, SIGSEGV)
-    kill(k, signal, fault.pc, 0)
+    # do_trap()/do_error_trap(): #DE SIGFPE FPE_INTDIV, #UD SIGILL ILL_ILLOPN and int3
+    # SIGTRAP at the instruction; #GP (a privileged instruction) SIGSEGV SI_KERNEL at 0
+    intno = 6 if fault.kind == "undef" else fault.intno
+    signal, code, addr = {0: (8, 1, fault.pc), 3: (5, 1, fault.pc), 6: (4, 2, fault.pc)}.get(
+        intno, (SIGSEGV, 0x80, 0)
+    )
+    if not deliver_fault_signal(k, signal, addr, code):
+        kill(k, signal, fault.pc, 0)
 
 
 def kill(k: Kernel, signal: int, addr: int, error: int) -> None:
@@ -278,45 +302,57 @@ _SIGCONTEXT_REGS = (
 )
 
 
-def setup_rt_frame(k: Kernel, task: object, act: object, sig: int, code: int, addr: int) -> None:
-    """Push an i386 rt_sigframe and enter the handler (args on the stack and in regs)."""
-    from emulator.kernel.signal import siginfo
+def syscall_insn_size(k: Kernel) -> int:
+    """The `int $0x80` an interrupted system call's PC is on (restart) or after (-EINTR)."""
+    return 2
+
+
+def setup_rt_frame(
+    k: Kernel, task: Task, act: KSigaction, sig: int, info: bytes, saved_mask: int
+) -> None:
+    """Push an i386 rt_sigframe (on the alternate stack for SA_ONSTACK) and enter the
+    handler (args on the stack and in regs)."""
+    from emulator.kernel.signal import save_altstack, sigsp
     from emulator.kernel.syscalls import copy_to_user
 
     cpu = cast("X86Cpu", k.cpu)
     sp = cpu.reg(X.UC_X86_REG_ESP)
-    frame = ((sp - RT_SIGFRAME_SIZE) & ~15) - 4
+    frame = ((sigsp(task, act, sp) - RT_SIGFRAME_SIZE) & ~15) - 4
     segs = [
         cpu.reg(r) for r in (X.UC_X86_REG_GS, X.UC_X86_REG_FS, X.UC_X86_REG_ES, X.UC_X86_REG_DS)
     ]
+    code, addr = struct.unpack_from("<iI", info, 8)
+    trapno, err = {11: (14, 6 if code == 2 else 4), 8: (0, 0), 4: (6, 0), 5: (3, 0)}.get(
+        sig, (0, 0)
+    )
     sigcontext = struct.pack(
         "<22I",
         *segs,
         *(cpu.reg(r) for r in _SIGCONTEXT_REGS),
-        14,
-        6 if code == 2 else 4,
+        trapno,
+        err,
         cpu.pc,
         cpu.reg(X.UC_X86_REG_CS),
         cpu.reg(X.UC_X86_REG_EFLAGS),
         sp,
         cpu.reg(X.UC_X86_REG_SS),
         0,
-        getattr(task, "blocked", 0) & 0xFFFF_FFFF,
-        addr,
+        saved_mask & 0xFFFF_FFFF,
+        addr if sig == 11 else 0,
     )
-    uc = struct.pack("<II", 0, 0) + struct.pack("<III", 0, 0, 0) + sigcontext
-    uc += struct.pack("<Q", getattr(task, "blocked", 0))
-    head = struct.pack("<IiII", act.restorer, sig, frame + 16, frame + UC_OFFSET)  # type: ignore[attr-defined]
-    copy_to_user(k, frame, head + siginfo(sig, code, addr) + uc)
+    uc = struct.pack("<II", 0, 0) + save_altstack(task, sp) + sigcontext
+    uc += struct.pack("<Q", saved_mask)
+    head = struct.pack("<IiII", act.restorer, sig, frame + 16, frame + UC_OFFSET)
+    copy_to_user(k, frame, head + info + uc)
     cpu.uc.reg_write(X.UC_X86_REG_ESP, frame)
     cpu.uc.reg_write(X.UC_X86_REG_EAX, sig)
     cpu.uc.reg_write(X.UC_X86_REG_EDX, frame + 16)
     cpu.uc.reg_write(X.UC_X86_REG_ECX, frame + UC_OFFSET)
     cpu.uc.reg_write(X.UC_X86_REG_EFLAGS, cpu.reg(X.UC_X86_REG_EFLAGS) & ~0x100)
-    cpu.pc = act.handler  # type: ignore[attr-defined]
+    cpu.pc = act.handler
 
 
-def rt_sigreturn(k: Kernel, task: object) -> int:
+def rt_sigreturn(k: Kernel, task: Task) -> int:
     """The restorer's `ret` popped pretcode: the frame starts 4 bytes below esp."""
     from emulator.kernel.syscalls import copy_from_user
 
@@ -324,7 +360,7 @@ def rt_sigreturn(k: Kernel, task: object) -> int:
     frame = cpu.reg(X.UC_X86_REG_ESP) - 4
     words = struct.unpack("<22I", copy_from_user(k, frame + UC_OFFSET + 20, 88))
     (mask,) = struct.unpack("<Q", copy_from_user(k, frame + UC_OFFSET + 108, 8))
-    task.blocked = mask  # type: ignore[attr-defined]
+    task.blocked = mask
     for reg, value in zip(_SIGCONTEXT_REGS, words[4:12], strict=True):
         cpu.uc.reg_write(reg, value)
     eflags = (cpu.reg(X.UC_X86_REG_EFLAGS) & ~0x40DD5) | (words[16] & 0x40DD5)
