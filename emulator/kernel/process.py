@@ -382,6 +382,13 @@ class ProcessManager:
         task.in_syscall = True
         self.need_resched = True
 
+    def yield_task(self, task: Task) -> None:
+        """sched_yield(): let the runnable tasks run first."""
+        if self.runqueue:
+            task.state = "runnable"
+            self.runqueue.append(task)
+            self.need_resched = True
+
     def schedule(self) -> None:
         """Switch to the next runnable task, if the current one cannot go on."""
         self.need_resched = False

@@ -234,25 +234,32 @@ def do_signal(k: Kernel, task: Task, restart: int | None = None) -> None:
                 k.cpu.uc.reg_write(k.arch_entry.RETURN_REG, -EINTR & 0xFFFF_FFFF)
                 k.cpu.pc = k.cpu.pc + k.arch_entry.syscall_insn_size(k)
             restart = None
-        handle_signal(k, task, sig, info, act)
+        if not handle_signal(k, task, sig, info, act):
+            pm.do_exit(task, 128 + SIGSEGV, SIGSEGV)  # force_sigsegv(): no room for a frame
+            return
         delivered = True
     if not delivered and task.saved_sigmask is not None and task.state == "running":
         if restart is None:
             task.blocked, task.saved_sigmask = task.saved_sigmask, None
 
 
-def handle_signal(k: Kernel, task: Task, sig: int, info: bytes, act: KSigaction) -> None:
+def handle_signal(k: Kernel, task: Task, sig: int, info: bytes, act: KSigaction) -> bool:
     """Build the frame (saving the mask to restore, sigsuspend's if set), then block
-    sa_mask and the signal itself unless SA_NODEFER; SA_RESETHAND resets the action."""
+    sa_mask and the signal itself unless SA_NODEFER; SA_RESETHAND resets the action.
+    False if the frame could not be written (the stack is bad: the caller kills)."""
     saved = task.saved_sigmask if task.saved_sigmask is not None else task.blocked
+    try:
+        k.arch_entry.setup_rt_frame(k, task, act, sig, info, saved)
+    except Efault:
+        return False
     task.saved_sigmask = None
-    k.arch_entry.setup_rt_frame(k, task, act, sig, info, saved)
     blocked = saved | act.mask
     if not act.flags & SA_NODEFER:
         blocked |= sigmask(sig)
     task.blocked = blocked & ~SIG_KERNEL_ONLY_MASK & _ALL
     if act.flags & SA_RESETHAND:
         task.sighand[sig] = KSigaction()
+    return True
 
 
 def force_sig_fault(k: Kernel, task: Task, sig: int, code: int, addr: int) -> bool:
@@ -262,8 +269,7 @@ def force_sig_fault(k: Kernel, task: Task, sig: int, code: int, addr: int) -> bo
     if act is None or act.handler in (SIG_DFL, SIG_IGN) or task.blocked & sigmask(sig):
         task.sighand[sig] = KSigaction()
         return False
-    handle_signal(k, task, sig, siginfo(sig, code, addr), act)
-    return True
+    return handle_signal(k, task, sig, siginfo(sig, code, addr), act)
 
 
 # -- the alternate signal stack (sigaltstack) ------------------------------------------------

@@ -223,9 +223,15 @@ def sys_set_tid_address(k: Kernel, task: Task, a: list[int]) -> int:
 
 @syscall("set_robust_list")
 @syscall("madvise")
-@syscall("sched_yield")
 def sys_accept(k: Kernel, task: Task, a: list[int]) -> int:
     """Calls whose effect the model does not need yet: succeed (documented)."""
+    return 0
+
+
+@syscall("sched_yield")
+def sys_sched_yield(k: Kernel, task: Task, a: list[int]) -> int:
+    """The caller goes to the back of the run queue behind every runnable task."""
+    processes(k).yield_task(task)
     return 0
 
 
