@@ -70,6 +70,73 @@ def test_a_program_killed_by_a_signal_exits_with_128_plus_the_signal_and_no_kern
     assert err == ""
 
 
+SIGALTSTACK_OUTPUT = """\
+initially: ss_flags 2, ss_size 0
+too small: -1 errno 12
+bad flags: -1 errno 22
+set: 0, ss_sp ok 1, ss_flags 0, ss_size 65536
+signal 10: on the alternate stack 1, ss_flags 1, change: -1 errno 1, uc_stack 1/65536
+signal 12: on the alternate stack 0, ss_flags 0, change: 0 errno 0, uc_stack 1/65536
+child: inherited ss_size 65536
+child: signal 11, si_code 1, handler on the alternate stack 1
+child exited 3
+disabled: 0, ss_flags 2, ss_size 0
+signal 10: on the alternate stack 0, ss_flags 2, change: 0 errno 0, uc_stack 0/0
+"""
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_sigaltstack_checks_and_sa_onstack_handlers_run_on_the_alternate_stack(capsys, arch):
+    status, out, err = run(capsys, "sigaltstack_linux", arch=arch)
+    assert (status, err) == (0, "")
+    assert out == SIGALTSTACK_OUTPUT
+
+
+PGRP_OUTPUT = """\
+pid 1: pgrp 1, pgid 1, sid 1
+/proc/self/stat: ppid 0, pgrp own, session 1
+setsid (a group leader) = -1 errno 1
+setpgid (a session leader) = -1 errno 1
+tty: foreground 1, session 1
+child: pgrp 1, sid 1, ppid 1
+child: setpgid(0, 0) = 0
+child: own group 1
+getpgid(child) is the child 1
+/proc/child/stat: ppid 1, pgrp own, session 1
+setpgid(child, 1) = 0
+getpgid(child) = 1
+setpgid(child, child) = 0
+setpgid(child, 4242) = -1 errno 1
+setpgid(9999, 0) = -1 errno 3
+getpgid(9999) = -1 errno 3
+getsid(9999) = -1 errno 3
+setpgid(0, -1) = -1 errno 22
+TIOCSPGRP(child) = 0
+tty: foreground is the child 1
+TIOCSPGRP(4242) = -1 errno 1
+TIOCSPGRP(1) = 0
+child 2: setsid is its pid 1, sid 1, pgrp 1
+child 2: TIOCGPGRP -25
+child 2: TIOCSCTTY = -1 errno 1
+setpgid(child in another session) = -1 errno 1
+getsid(child 2) is the child 1
+setpgid(child after exec) = -1 errno 13
+kill(-group): child killed by 15
+child 3: TIOCSCTTY steal = 0
+child 3: foreground is its group 1
+tty after the steal: -25
+"""
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_process_groups_sessions_and_the_consoles_foreground_group_work_as_for_a_shell(
+    capsys, arch
+):
+    status, out, err = run(capsys, "pgrp_linux", arch=arch)
+    assert (status, err) == (0, "")
+    assert out == PGRP_OUTPUT
+
+
 def _wild_output(arch: str) -> str:
     x86 = arch == "x86"
     segv, ill = (
