@@ -124,6 +124,7 @@ class Task:
     session: int = 1
     did_exec: bool = False  # setpgid on a child that has exec'd is -EACCES
     in_syscall: bool = False  # asleep in a system call that re-runs when it resumes
+    sleep_until: int | None = None  # nanosleep's end on the virtual clock
 
 
 class ProcessManager:
@@ -138,6 +139,7 @@ class ProcessManager:
         self.next_pid = 1
         self.runqueue: list[Task] = []
         self.need_resched = False
+        self.timed: set[int] = set()  # pids asleep with a timer that wakes them (nanosleep)
 
     # -- memory --------------------------------------------------------------------------
 
@@ -382,6 +384,21 @@ class ProcessManager:
         task.in_syscall = True
         self.need_resched = True
 
+    def sleep_timeout(self, task: Task, when_ns: int) -> None:
+        """schedule_hrtimeout(): sleep until the virtual clock reaches `when_ns` (or a
+        signal wakes the task first)."""
+        clock = self.kernel.machine.clock
+
+        def wake() -> None:
+            self.timed.discard(task.pid)
+            if task.state == "waiting":
+                task.state = "runnable"
+                self.runqueue.append(task)
+
+        self.timed.add(task.pid)
+        clock.schedule(when_ns - clock.now(), wake)
+        self.block(task)
+
     def yield_task(self, task: Task) -> None:
         """sched_yield(): let the runnable tasks run first."""
         if self.runqueue:
@@ -395,6 +412,13 @@ class ProcessManager:
         cur = self.current
         if cur is not None and cur.state == "running":
             return
+        clock = self.kernel.machine.clock
+        while not self.runqueue and self.timed:  # idle: on to the next sleeper's timer
+            nxt_ns = clock.next_deadline()
+            if nxt_ns is None:
+                break
+            clock.skip_to(nxt_ns)
+            clock.run_due()
         if not self.runqueue:
             if cur is not None and cur.state == "waiting":
                 from emulator.kernel.core import KERN_ERR

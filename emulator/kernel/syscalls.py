@@ -425,30 +425,46 @@ def sys_gettimeofday(k: Kernel, task: Task, a: list[int]) -> int:
     return 0
 
 
-def _sleep_ns(k: Kernel, ns: int) -> None:
-    """The task sleeps: with one CPU and nothing else to run, virtual time jumps ahead."""
+def do_nanosleep(k: Kernel, task: Task, ns: int, rmtp: int, ts_fmt: str) -> int | object:
+    """do_nanosleep(): an interruptible sleep on virtual time. With nothing else to run,
+    virtual time jumps to its end; otherwise the task sleeps until its timer wakes it, or a
+    signal does: then -EINTR with the time left in *rmtp (a handler never restarts it)."""
     clock = k.machine.clock
-    clock.skip_to(clock.now() + max(0, ns))
-    clock.run_due()
+    pm = processes(k)
+    if task.sleep_until is None:
+        task.sleep_until = clock.now() + max(0, ns)
+    left = task.sleep_until - clock.now()
+    if left > 0 and task.pending & ~task.blocked:
+        task.sleep_until = None
+        if rmtp:
+            copy_to_user(k, rmtp, struct.pack(ts_fmt, left // 1_000_000_000, left % 1_000_000_000))
+        return -4  # EINTR
+    if left > 0 and not pm.runqueue:
+        clock.skip_to(task.sleep_until)
+        clock.run_due()
+        left = 0
+    if left <= 0:
+        task.sleep_until = None
+        return 0
+    pm.sleep_timeout(task, task.sleep_until)
+    return RESTART
 
 
 @syscall("nanosleep")
-def sys_nanosleep(k: Kernel, task: Task, a: list[int]) -> int:
+def sys_nanosleep(k: Kernel, task: Task, a: list[int]) -> int | object:
     sec, nsec = struct.unpack("<II", copy_from_user(k, a[0], 8))
     if nsec >= 1_000_000_000:
         return -EINVAL
-    _sleep_ns(k, sec * 1_000_000_000 + nsec)
-    return 0
+    return do_nanosleep(k, task, sec * 1_000_000_000 + nsec, a[1], "<II")
 
 
 @syscall("clock_nanosleep_time64")
-def sys_clock_nanosleep_time64(k: Kernel, task: Task, a: list[int]) -> int:
+def sys_clock_nanosleep_time64(k: Kernel, task: Task, a: list[int]) -> int | object:
     sec, nsec = struct.unpack("<qq", copy_from_user(k, a[2], 16))
     ns = sec * 1_000_000_000 + nsec
-    if a[1] & 1:  # TIMER_ABSTIME
-        ns -= k.machine.clock.now()
-    _sleep_ns(k, ns)
-    return 0
+    if a[1] & 1:  # TIMER_ABSTIME: no time left is reported
+        return do_nanosleep(k, task, ns - k.machine.clock.now(), 0, "<qq")
+    return do_nanosleep(k, task, ns, a[3], "<qq")
 
 
 @syscall("time")

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static volatile int nest_once, hits, depth, max_depth, last_code, last_pid, chld_pid, chld_status,
@@ -227,6 +228,34 @@ int main(int argc, char **argv)
     r = pause();
     printf("pause: %d errno %d, hits %d\n", r, errno, hits);
     waitpid(c, &st, 0);
+    /* nanosleep: interrupted with the time left; or it sleeps while a child runs */
+    c = fork();
+    if (c == 0) {
+        kill(getppid(), SIGUSR1);
+        _exit(0);
+    }
+    struct timespec req = {5, 0}, rem = {0, 0}, t0, t1;
+    errno = 0;
+    hits = 0;
+    r = nanosleep(&req, &rem);
+    printf("nanosleep interrupted: %d errno %d, hits %d, time left 4.9-5 s %d\n", r, errno,
+           hits, rem.tv_sec == 4 && rem.tv_nsec > 900000000);
+    waitpid(c, &st, 0);
+    c = fork();
+    if (c == 0) {
+        pause();
+        _exit(0);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    req.tv_sec = 0;
+    req.tv_nsec = 20000000;
+    r = nanosleep(&req, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    printf("nanosleep beside a sleeping child: %d, slept 20-21 ms %d\n", r, ms >= 20 && ms <= 21);
+    kill(c, SIGKILL);
+    waitpid(c, &st, 0);
+
     sigprocmask(SIG_BLOCK, &set, &old);
     c = fork();
     if (c == 0) {
@@ -242,6 +271,15 @@ int main(int argc, char **argv)
     printf("sigsuspend: %d errno %d, hits %d, mask restored %d\n", r, errno, hits,
            sigismember(&pend, SIGUSR1));
     waitpid(c, &st, 0);
+
+    /* abort(): SIGABRT even when blocked or caught and returning */
+    c = fork();
+    if (c == 0) {
+        sigprocmask(SIG_BLOCK, &set, NULL);
+        abort();
+    }
+    waitpid(c, &st, 0);
+    status_line("child abort()", st);
 
     /* sigtimedwait takes a blocked signal without running the handler */
     kill(me, SIGUSR1);
