@@ -364,8 +364,8 @@ class ProcessManager:
             return
         from emulator.kernel.signal import autoreap, do_notify_parent
 
-        if task in self.runqueue:
-            self.runqueue.remove(task)
+        self.runqueue = [t for t in self.runqueue if t is not task]
+        self.forget_original_parent(task)
         parent = task.parent
         if parent is not None and parent.state == "waiting":
             parent.state = "runnable"
@@ -374,6 +374,22 @@ class ProcessManager:
         if autoreap(task):
             self.release_task(task)
         self.need_resched = True
+
+    def forget_original_parent(self, task: Task) -> None:
+        """kernel/exit.c: the children of an exiting task are re-parented to init (pid 1),
+        which is told of those already dead."""
+        from emulator.kernel.signal import autoreap, do_notify_parent
+
+        init = self.tasks.get(1)
+        for child in [t for t in self.tasks.values() if t.parent is task]:
+            child.parent = init
+            if child.state == "zombie" and init is not None:
+                if init.state == "waiting":
+                    init.state = "runnable"
+                    self.runqueue.append(init)
+                do_notify_parent(self.kernel, child)
+                if autoreap(child):
+                    self.release_task(child)
 
     def block(self, task: Task) -> None:
         """An interruptible sleep: not entered while a signal is pending (the system call
@@ -448,10 +464,14 @@ class ProcessManager:
                 self.schedule()
 
     def reap(self, parent: Task, pid: int) -> Task | None | int:
-        """A zombie child matching `pid` (-1: any); None if children live on; -ECHILD."""
+        """A zombie child matching `pid` (-1: any, 0: in the caller's group, < -1: in the
+        group -pid); None if children live on; -ECHILD."""
         children = [t for t in self.tasks.values() if t.parent is parent]
         if pid > 0:
             children = [t for t in children if t.pid == pid]
+        elif pid != -1:  # 0: the caller's process group; < -1: the group -pid
+            pgrp = parent.pgrp if pid == 0 else -pid
+            children = [t for t in children if t.pgrp == pgrp]
         if not children:
             return -10  # ECHILD
         for t in children:

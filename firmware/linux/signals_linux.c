@@ -333,6 +333,31 @@ int main(int argc, char **argv)
     kill(-c, SIGUSR2);
     waitpid(c, &st, 0);
     status_line("kill(-pgrp)", st);
+    /* orphans go to init (pid 1), which reaps them; waiting for a process group */
+    c = fork();
+    if (c == 0) {
+        if (fork() == 0)
+            _exit(5);
+        _exit(4);
+    }
+    waitpid(c, &st, 0);
+    status_line("parent of an orphan", st);
+    r = waitpid(-1, &st, 0);
+    printf("orphan reaped by pid 1: %d, ", r > c);
+    status_line("orphan", st);
+    c = fork();
+    if (c == 0) {
+        setpgid(0, 0);
+        _exit(6);
+    }
+    sched_yield();
+    errno = 0;
+    r = waitpid(0, &st, 0);
+    printf("wait for my group: %d errno %d\n", r, errno);
+    r = waitpid(-c, &st, 0);
+    printf("wait for the child's group: %d, ", r == c);
+    status_line("child", st);
+
     c = fork();
     if (c == 0) {
         pause();

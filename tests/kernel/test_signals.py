@@ -51,6 +51,10 @@ write with SIGPIPE ignored: -1 errno 32
 kill(0): group member: killed by signal 12
 kill(0): other group untouched 1
 kill(-pgrp): killed by signal 12
+parent of an orphan: exited 4
+orphan reaped by pid 1: 1, orphan: exited 5
+wait for my group: -1 errno 10
+wait for the child's group: 1, child: exited 6
 kill(-1): 0, child: killed by signal 1
 kill(-1) with no one else: -1 errno 3
 """
