@@ -495,6 +495,29 @@ class CacheModel:
         if page is not None and page.first_store is None:
             page.first_store = Writer("CPU (kernel code)", self.now(), None, vaddr)
 
+    def cpu_write_page_clean(self, ppage: int, data: bytes) -> None:
+        """The CPU stores a whole write-back page and cleans it (the kernel's
+        clear_user_highpage / copy_user_highpage followed by flush_dcache_page): memory, the
+        cache view and its snapshot all hold `data`, and no line is dirty."""
+        region = self.bus.find_memory(ppage, PAGE)
+        if region is None:
+            raise KeyError(ppage)
+        off = ppage - region.base
+        if region.mem[off : off + PAGE] != data:  # (a host page never touched stays so)
+            region.mem[off : off + PAGE] = data
+        page = self.pages.get(ppage)
+        if page is not None:  # a page never resident needs nothing more: its first fill
+            region.cache[off : off + PAGE] = data  # copies memory in
+            page.snap[:] = data
+            page.stale.clear()
+            if page.first_store is not None:
+                page.first_store = None
+                self._rearm = True
+        wc = self.wc_pages.get(ppage)
+        if wc is not None:
+            region.wc[off : off + PAGE] = data
+            wc.snap[:] = data
+
     # -- bus masters --------------------------------------------------------------------------
 
     def device_read(self, paddr: int, size: int, who: str, coherent: bool) -> None:

@@ -206,10 +206,10 @@ def _exec_linux(
     from emulator.kernel.core import Kernel
     from emulator.kernel.process import processes
 
-    if image.kind != "elf" or image.elf_type != "ET_EXEC":
+    if image.kind != "elf" or image.elf_type not in ("ET_EXEC", "ET_DYN") or image.interp:
         raise CliError(
-            f"{path}: not a static ELF executable (ET_EXEC); static-PIE and dynamic "
-            "executables are not supported yet"
+            f"{path}: not a static ELF executable (ET_EXEC or static-PIE); dynamically "
+            "linked executables are not supported yet"
         )
     from emulator.kernel.fs.namei import mount_host_root
     from emulator.kernel.fs.vfs import initramfs_add_file

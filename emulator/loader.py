@@ -49,6 +49,7 @@ class Image:
     phdr_vaddr: int = 0  # where the program headers are in memory (AT_PHDR)
     phentsize: int = 0
     phnum: int = 0
+    interp: bool = False  # has a PT_INTERP (a dynamically linked program)
 
     def symbolize(self, addr: int) -> str | None:
         """'name+0xoff' for an address inside (or just after) a known symbol."""
@@ -139,13 +140,16 @@ def load_elf(path: Path, arch: str) -> Image:
                 if h.p_type == PT_LOAD and h.p_offset <= phoff < h.p_offset + h.p_filesz:
                     phdr_vaddr = h.p_vaddr + phoff - h.p_offset
             phentsize, phnum = elf.header["e_phentsize"], elf.header["e_phnum"]
+            interp = any(s.header.p_type == "PT_INTERP" for s in elf.iter_segments())
     except (ELFError, ValueError, OSError, KeyError, AttributeError) as e:
         raise LoadError(f"{path}: malformed ELF: {' '.join(str(e).split())}") from None
     except Exception as e:  # pyelftools raises struct errors on truncated headers
         if e.__class__.__module__.startswith(("construct", "struct", "elftools")):
             raise LoadError(f"{path}: truncated or malformed ELF") from None
         raise
-    return Image(str(path), "elf", entry, segments, symbols, etype, phdr_vaddr, phentsize, phnum)
+    return Image(
+        str(path), "elf", entry, segments, symbols, etype, phdr_vaddr, phentsize, phnum, interp
+    )
 
 
 def _check_overlap(path: Path, segments: list[Segment]) -> None:

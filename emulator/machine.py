@@ -6,6 +6,10 @@ rising interrupt line), or at a CPU exception. Between slices Python fires due e
 pending interrupts if the CPU has them unmasked (performing the architectural entry), delivers
 exceptions, and when the CPU waits (`wfi`/`hlt`) jumps virtual time to the next event.
 
+Under the kernel model a system call does not end the slice: it is finished inside Unicorn's
+interrupt hook (`_kernel_trap`), and the slice ends at the next block only when the run loop
+must switch tasks or the machine exits.
+
 A pending interrupt the CPU has masked is polled with slices that start at 1000 instructions
 and double up to 2^20, so an IRQ is taken soon after the guest unmasks it without slowing a
 guest that keeps interrupts masked for long. All of it depends only on the instruction stream:
@@ -115,6 +119,7 @@ class Machine:
         #: the kernel model, once booted: it handles exceptions from user mode
         self.kernel: Any = None
         self._reported_undef: set[int] = set()
+        self.cpu.trap_handler = self._kernel_trap
 
     def _make_cpu(self) -> Cpu:
         if self.board.arch == "armv7":
@@ -183,6 +188,29 @@ class Machine:
         return max(0, -(-(nxt - self.clock.idle_ns) // ns))
 
     # -- the run loop ----------------------------------------------------------------------
+
+    def _kernel_trap(self, intno: int) -> bool:
+        """A system call, finished inside Unicorn's interrupt hook (no slice end): the
+        emu_stop / emu_start round trip was most of a call's cost. The slice still ends, at
+        the next block, when the run loop has work: a task to switch to (the caller blocked
+        or exited, or woke someone), or the machine's exit."""
+        kernel = self.kernel
+        if kernel is None or self.exit_status is not None:
+            return False
+        entry = kernel.arch_entry
+        if intno != entry.SYSCALL_TRAP:
+            return False
+        entry.handle_syscall(kernel)
+        pm = kernel.subsystems.get("process")
+        if self.exit_status is not None or (pm is not None and pm.need_resched):
+            self.cpu.request_stop()
+        return True
+
+    def _kernel_exit_work(self) -> None:
+        """After a slice under the kernel model: switch tasks if the current one can't go on."""
+        pm = self.kernel.subsystems.get("process")
+        if pm is not None and pm.need_resched and self.exit_status is None:
+            pm.schedule()
 
     def run(self, max_insns: int | None = None) -> RunResult:
         start = time.perf_counter()
@@ -259,13 +287,12 @@ class Machine:
                 if self.exit_status is None:
                     if self.kernel is not None:
                         self.kernel.arch_entry.handle_fault(self.kernel, fault)
-                        pm = self.kernel.subsystems.get("process")
-                        if pm is not None and pm.need_resched and self.exit_status is None:
-                            pm.schedule()
                     else:
                         cpu.deliver(fault)
             elif stop is Stop.REQUESTED and not cpu.stop_requested and self.exit_status is None:
                 cpu.resumed_at_wfi()
+            if self.kernel is not None:
+                self._kernel_exit_work()
         if self.stop_reason is not None:
             return self.stop_reason
         return "exit", f"guest exited with status {self.exit_status}"

@@ -239,17 +239,20 @@ def build(name: str, arch: str) -> Path:
     return _compile(name, arch, "firmware", [*flags, *(str(src) for src in sources)], digest)
 
 
-def build_linux(name: str, arch: str) -> Path:
+def build_linux(name: str, arch: str, pie: bool = False) -> Path:
     """Compile `firmware/linux/<name>.c` as a static Linux executable against musl (the
-    zig toolchain's libc): arm-linux-musleabihf for armv7, x86-linux-musl for x86."""
+    zig toolchain's libc): arm-linux-musleabihf for armv7, x86-linux-musl for x86; `pie`:
+    a static-PIE (ET_DYN, no PT_INTERP) that relocates itself."""
     _arch(arch)
     source = LINUX_DIR / f"{name}.c"
     if not source.is_file():
         raise ValueError(f"no Linux test program {name!r} in {LINUX_DIR}")
     target = {"armv7": "arm-linux-musleabihf", "x86": "x86-linux-musl"}[arch]
     flags = ["-target", target, "-static", "-O2", "-g", "-Wall"]
+    if pie:
+        flags = ["-target", target, "-static-pie", "-fPIE", "-O2", "-g", "-Wall"]
     digest = _digest([source], flags, _ziglang_version())
-    return _compile(name, arch, "linux", [*flags, str(source)], digest)
+    return _compile(name + ("-pie" if pie else ""), arch, "linux", [*flags, str(source)], digest)
 
 
 def linux_programs() -> list[str]:

@@ -329,6 +329,7 @@ class ArmCpu(Cpu):
         if crn in (1, 2, 3, 8, 10):
             if crn != 8:
                 self._mmu_state = None  # re-read at the next fill, after this write
+            self._utlb.clear()  # the regime or the TLB changed: drop uaccess entries
             if self.cache is not None:
                 self.cache.mappings_changed()
             return False

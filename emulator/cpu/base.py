@@ -8,6 +8,8 @@ Unicorn runs guest code in slices. Python owns the page-granular and event-granu
   slice at the next device deadline.
 - Exceptions: Unicorn reports them (`UC_HOOK_INTR`, `UC_ERR_INSN_INVALID`) before any
   architectural entry happens, so the run loop performs the entry itself, per architecture.
+  A `trap_handler` (the kernel model's system-call entry) may instead finish an exception
+  inside the hook, and the guest runs on without leaving Unicorn (see `_on_intr`).
 - Instructions Unicorn treats as no-ops or stops on (ARM `wfi`) are found by scanning each
   executable page for their encodings when it is first mapped, and hooked at exactly those
   addresses (`UC_HOOK_CODE` with begin == end costs nothing elsewhere). x86 `hlt` needs no
@@ -46,11 +48,8 @@ if TYPE_CHECKING:
 
 PAGE_SIZE = 4096
 PAGE_MASK = ~(PAGE_SIZE - 1)
-#: `emu_start`'s `until`: an address no 32-bit guest can reach.
+#: `emu_start`'s `until` (ignored: the CPU runs with an empty list of exits).
 NEVER = 0xFFFF_FFFF_FFFF_FFF0
-#: The page of NEVER as a 32-bit guest sees it: Unicorn fetches it once after an
-#: exception it reports as an error (an undefined instruction), before it stops.
-NEVER_PAGE_32 = NEVER & 0xFFFF_F000
 
 
 class Stop(enum.Enum):
@@ -101,6 +100,26 @@ class GuestStop(Exception):
         self.status = status
 
 
+class RegBatch:
+    """Reads a fixed list of registers with one `uc_reg_read_batch` call (ctypes, about as
+    cheap as a single `reg_fast`)."""
+
+    def __init__(self, cpu: Cpu, reg_ids: Sequence[int]) -> None:
+        n = len(reg_ids)
+        self._uch = cpu._uch
+        self._n = n
+        self._ids = (ctypes.c_int * n)(*reg_ids)
+        # 64-bit slots, zeroed once: the 32-bit registers only ever write their low half
+        self._vals = (ctypes.c_uint64 * n)()
+        base = ctypes.addressof(self._vals)
+        self._ptrs = (ctypes.c_void_p * n)(*(base + 8 * i for i in range(n)))
+        self._read = _ucpy.uclib.uc_reg_read_batch
+
+    def read(self) -> list[int]:
+        self._read(self._uch, self._ids, self._ptrs, self._n)
+        return self._vals[:]
+
+
 class Cpu:
     arch: str = ""
     pc_reg: int = 0
@@ -117,17 +136,45 @@ class Cpu:
         self._reg_read = _ucpy.uclib.uc_reg_read
         self._reg_buf = ctypes.c_uint64()
         self._reg_ref = ctypes.byref(self._reg_buf)
+        self._reg_write = _ucpy.uclib.uc_reg_write
+        self._reg_wbuf = ctypes.c_uint64()
+        self._reg_wref = ctypes.byref(self._reg_wbuf)
+        self._batches: dict[tuple[int, ...], RegBatch] = {}
+        self._utlb: dict[tuple[int, AccessType], int] = {}  # user_paddr's page -> physical
+        #: finishes a CPU exception (by number) inside Unicorn's interrupt hook; True if it
+        #: did (_on_intr)
+        self.trap_handler: Callable[[int], bool] | None = None
         self.fill_times: list[float] | None = None  # set to a list to time every fill
         self.fault: Fault | None = None
+        #: the kernel model's page-fault handler, tried inside the fill (demand paging)
+        self.fault_fixup: Callable[[int, bool, bool], bool] | None = None
         self._exception_taken = False  # a walk fault or CPU exception ended this slice
-        self._until_probed = False  # the slice ended with Unicorn's probe of NEVER's page
+        self._stopping = False  # request_stop() from a hook: nothing more runs this slice
         self.unbacked: int | None = None
         self._scanned: set[tuple[int, int]] = set()  # (virtual page, physical page)
         self._special: dict[int, Callable[[int], bool]] = {}
         self._hooks: list[int] = []
         uc.ctl_set_tlb_mode(unicorn.UC_TLB_VIRTUAL)  # type: ignore[attr-defined]
+        # No exit address: `emu_start`'s `until` is ignored. With one, Unicorn invalidates
+        # the code at `until` whenever emulation stops or a hook writes the PC, which is a
+        # fetch-TLB fill of that page: a failed walk, and a spurious fault after a PC write.
+        uc.ctl_exits_enabled(True)
         self._hooks.append(uc.hook_add(unicorn.UC_HOOK_TLB_FILL, self._tlb_fill))
-        self._hooks.append(uc.hook_add(unicorn.UC_HOOK_INTR, self._on_intr))
+        self._hook_error: BaseException | None = None
+        self._intr_cb = _ucpy.HOOK_INTR_CFUNC(self._on_intr)
+        handle = _ucpy.uc_hook_h()
+        err = _ucpy.uclib.uc_hook_add(
+            uc._uch,
+            ctypes.byref(handle),
+            unicorn.UC_HOOK_INTR,
+            ctypes.cast(self._intr_cb, ctypes.c_void_p),
+            None,
+            ctypes.c_uint64(1),
+            ctypes.c_uint64(0),
+        )
+        if err != unicorn.UC_ERR_OK:
+            raise UcError(err)
+        self._hooks.append(handle.value)
         self._map_bus()
         self.cache: CacheModel | None = None
         self.counter = BlockCounter(uc, self.count_block)
@@ -167,6 +214,7 @@ class Cpu:
     def flush_tlb(self) -> None:
         """Drop every TLB entry (after Python changed live page tables or views)."""
         self.uc.ctl(unicorn.UC_CTL_TLB_FLUSH, unicorn.UC_CTL_IO_WRITE)
+        self._utlb.clear()
 
     # -- translation ------------------------------------------------------------------------
 
@@ -195,25 +243,24 @@ class Cpu:
         return ok
 
     def _fill(self, vaddr: int, access: int, entry: object) -> bool:
-        if self._exception_taken:
+        if self._exception_taken or self._stopping:
             # The slice already ended in an exception; Unicorn still probes a fetch of the
             # last page before it stops. Nothing will run there: refuse without walking.
+            # Likewise after a stop request from a hook (a system call that exited or
+            # blocked the task): the next block is translated before the stop takes
+            # effect, perhaps in an address space that is gone.
             return False
         self.tlb_fills += 1
         acc = _ACCESS.get(access, AccessType.READ)
-        res = self.walk(vaddr, acc, self.is_user())
+        user = self.is_user()
+        res = self.walk(vaddr, acc, user)
+        if isinstance(res, WalkFault) and user and self.fault_fixup is not None:
+            # A fault the kernel model fixes at once (demand-zero, copy-on-write): the fill
+            # completes on the new PTE and the access never leaves Unicorn.
+            write, fetch = acc is AccessType.WRITE, acc is AccessType.FETCH
+            if self.fault is None and self.fault_fixup(vaddr, write, fetch):
+                res = self.walk(vaddr, acc, user)
         if isinstance(res, WalkFault):
-            if (
-                access == unicorn.UC_MEM_FETCH
-                and vaddr & 0xFFFF_F000 == NEVER_PAGE_32
-                and self.pc & 0xFFFF_F000 != NEVER_PAGE_32
-            ):
-                # HW quirk: Unicorn's probe of the `until` page after an undefined
-                # instruction (the PC is elsewhere). Where nothing is mapped, refuse it
-                # without a fault, so that the instruction's own error (UC_ERR_INSN_INVALID,
-                # or UC_ERR_EXCEPTION) is what the slice reports.
-                self._exception_taken = self._until_probed = True
-                return False
             # The first fault of a slice is the real one: after it Unicorn probes other
             # addresses (a fetch of the last page) that must not replace it.
             if self.fault is None:
@@ -249,6 +296,21 @@ class Cpu:
         if isinstance(res, WalkFault):
             raise TranslationFault(res)
         return res
+
+    def user_paddr(self, vaddr: int, access: AccessType) -> int:
+        """The physical address of a user-mode access the kernel makes for a system call
+        (uaccess), through a small software TLB of 4 KiB pages. It is dropped with Unicorn's
+        TLB (`flush_tlb`: Python changed live tables, TTBR0/CR3, DACR...) and when guest
+        code changes the translation registers or does TLB maintenance. A fault raises
+        TranslationFault and is not remembered."""
+        key = (vaddr & PAGE_MASK, access)
+        base = self._utlb.get(key)
+        if base is None:
+            base = self.translate(vaddr, access, user=True).paddr & PAGE_MASK
+            if len(self._utlb) >= 64:
+                self._utlb.clear()
+            self._utlb[key] = base
+        return base | (vaddr & ~PAGE_MASK)
 
     def virt_to_phys(self, vaddr: int) -> int:
         return self.translate(vaddr).paddr
@@ -345,6 +407,25 @@ class Cpu:
         self._reg_read(self._uch, reg_id, self._reg_ref)
         return self._reg_buf.value
 
+    def reg_write_fast(self, reg_id: int, value: int) -> None:
+        """Set a general register the fast way (not the PC: see `pc`)."""
+        self._reg_wbuf.value = value
+        self._reg_write(self._uch, reg_id, self._reg_wref)
+
+    def reg_batch(self, reg_ids: tuple[int, ...]) -> list[int]:
+        """Several registers read in one call (a system call's number and arguments)."""
+        batch = self._batches.get(reg_ids)
+        if batch is None:
+            batch = self._batches[reg_ids] = RegBatch(self, reg_ids)
+        return batch.read()
+
+    def request_stop(self) -> None:
+        """Stop before the next block, also from a hook that wrote the PC (Unicorn then
+        drops an `emu_stop` and runs on at the new PC; the block counter still stops)."""
+        self.counter.deadline = 0
+        self._stopping = True
+        self.stop_requested = True  # a stop with a known cause (not Unicorn's own, on a WFI)
+
     def pc_now(self) -> int:
         return self.reg_fast(self.pc_reg)
 
@@ -364,11 +445,14 @@ class Cpu:
         self.fault = None
         self.unbacked = None
         self.stop_requested = False
-        self._exception_taken = self._until_probed = False
+        self._exception_taken = False
+        self._stopping = False
         try:
             self.uc.emu_start(self.start_address(), NEVER)
         except UcError as e:
+            self._raise_hook_error()
             return self._on_uc_error(e)
+        self._raise_hook_error()
         if self.fault is not None:
             if not self.fault.pc:
                 self.fault.pc = self.pc
@@ -377,12 +461,18 @@ class Cpu:
             return Stop.DEADLINE
         return Stop.REQUESTED
 
+    def _raise_hook_error(self) -> None:
+        """An exception from a hook called directly through ctypes surfaces here."""
+        e = self._hook_error
+        if e is not None:
+            self._hook_error = None
+            self.counter.take_stopped()
+            raise e
+
     def _on_uc_error(self, e: UcError) -> Stop:
         self.counter.take_stopped()
         pc = self.pc
-        if e.errno == unicorn.UC_ERR_INSN_INVALID or (
-            e.errno == unicorn.UC_ERR_EXCEPTION and self.fault is None and self._until_probed
-        ):
+        if e.errno == unicorn.UC_ERR_INSN_INVALID:
             self.fault = Fault("undef", pc, message="undefined instruction")
             return Stop.INVALID
         unmapped = {
@@ -409,6 +499,8 @@ class Cpu:
                 # faulting instruction, whose registers Unicorn has restored
                 f.addr = self.fault_address(pc, f.addr, f.access == "fetch")
             return Stop.EXCEPTION
+        if self._stopping:  # the refused fill after a hook's stop request: nothing ran
+            return Stop.REQUESTED
         raise GuestStop(f"CPU error at pc={pc:#x}: {e}", 134)
 
     def fault_address(self, pc: int, page: int, fetch: bool) -> int:
@@ -434,10 +526,29 @@ class Cpu:
         """The first address the data access of the instruction at `pc` touches."""
         return None
 
-    def _on_intr(self, uc: Uc, intno: int, _: object) -> None:
-        self.fault = self.describe_intr(intno)
+    def _on_intr(self, uch: object, intno: int, _: object) -> None:
+        """A CPU exception (a ctypes callback registered with uc_hook_add directly: the
+        binding's wrapper frames cost a noticeable part of a system call).
+
+        The trap handler may finish it here (a system call the kernel model completes
+        without a task switch): the guest then runs on inside this same `emu_start`, at the
+        PC the handler left, and virtual time is counted exactly as if the slice had ended
+        here and the next one started (the block counter counts blocks as they are entered
+        either way). Anything else ends the slice for the run loop."""
+        try:
+            handler = self.trap_handler
+            if handler is not None and handler(intno):
+                return
+            if not self._stopping:  # (else the refused fill of the stop's next block)
+                self.fault = self.describe_intr(intno)
+        except BaseException as e:  # noqa: BLE001 - must not unwind through C: re-raised
+            if self._hook_error is None:
+                self._hook_error = e
+            self.request_stop()
+            self.uc.emu_stop()
+            return
         self._exception_taken = True
-        uc.emu_stop()
+        self.uc.emu_stop()
 
     def describe_intr(self, intno: int) -> Fault:
         raise NotImplementedError

@@ -221,9 +221,9 @@ class X86Cpu(Cpu):
                 ea = self._effective_address(insn, op)
                 seg = op.mem.segment
                 if seg == capstone.x86.X86_REG_FS:
-                    ea += self.reg(X.UC_X86_REG_FS_BASE)
+                    ea += self.segment_base(X.UC_X86_REG_FS)
                 elif seg == capstone.x86.X86_REG_GS:
-                    ea += self.reg(X.UC_X86_REG_GS_BASE)
+                    ea += self.segment_base(X.UC_X86_REG_GS)
                 return ea & 0xFFFF_FFFF
         name = insn.mnemonic
         esp = self.reg(X.UC_X86_REG_ESP)
@@ -240,6 +240,21 @@ class X86Cpu(Cpu):
         if name.startswith(("lods", "outs", "cmps")):
             return self.reg(X.UC_X86_REG_ESI)
         return None
+
+    def segment_base(self, seg_reg: int) -> int:
+        """A segment register's base, from the descriptor its selector names (GDT or LDT).
+
+        Unicorn has no 32-bit read of the hidden base: FS_BASE/GS_BASE (ids 250/251) are
+        64-bit-mode registers, and reading them here only prints a deprecation warning."""
+        sel = self.reg(seg_reg)
+        if not sel & ~3:
+            return 0  # the null selector
+        table = X.UC_X86_REG_LDTR if sel & 4 else X.UC_X86_REG_GDTR
+        _sel, base, limit, _flags = self.uc.reg_read(table)
+        if (sel & ~7) + 7 > limit:
+            return 0
+        desc = int.from_bytes(self.read_virt(base + (sel & ~7), 8), "little")
+        return ((desc >> 16) & 0xFF_FFFF) | ((desc >> 56) & 0xFF) << 24
 
     # -- cache and control instructions --------------------------------------------------
 
@@ -278,6 +293,7 @@ class X86Cpu(Cpu):
         name = insn.mnemonic
         if name == "mov" and insn.op_str.startswith("cr") or name in ("wrmsr", "invlpg"):
             self._mmu_state = None
+            self._utlb.clear()
             if self.cache is not None:
                 self.cache.mappings_changed()
             return False

@@ -136,8 +136,11 @@ class Kernel:
         )
         from emulator.kernel.drivers.char import mem, misc  # noqa: F401
         from emulator.kernel.drivers.tty import console  # noqa: F401
+        from emulator.kernel.fs import (
+            namei_syscalls,  # noqa: F401
+            vfs,  # noqa: F401
+        )
         from emulator.kernel.fs import syscalls as fs_syscalls  # noqa: F401
-        from emulator.kernel.fs import vfs  # noqa: F401
         from emulator.kernel.mm import (  # noqa: F401
             highmem,
             ioremap,

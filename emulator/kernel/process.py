@@ -25,13 +25,19 @@ from emulator.mmu import MemType
 
 if TYPE_CHECKING:
     from emulator.kernel.core import Kernel
+    from emulator.kernel.mm.memory import VmOperationsStruct
     from emulator.kernel.signal import KSigaction
     from emulator.loader import Image
 
 PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
-VM_GROWSDOWN = 0x100
+# include/linux/mm.h vm_flags (VM_READ/WRITE/EXEC equal PROT_*, kept in Vma.prot)
+VM_READ, VM_WRITE, VM_EXEC, VM_SHARED = 0x1, 0x2, 0x4, 0x8
+VM_MAYREAD, VM_MAYWRITE, VM_MAYEXEC, VM_MAYSHARE = 0x10, 0x20, 0x40, 0x80
+VM_GROWSDOWN, VM_PFNMAP, VM_IO, VM_DONTEXPAND = 0x100, 0x400, 0x4000, 0x40000
+VM_MAY_ALL = VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC
 STACK_SIZE = 8 << 20  # RLIMIT_STACK default
 SIGSEGV, SIGBUS = 11, 7
+BUS_ADRERR = 2
 
 # auxv tags (include/uapi/linux/auxvec.h)
 AT_NULL, AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_BASE, AT_FLAGS, AT_ENTRY = (
@@ -64,9 +70,28 @@ class Vma:
     pgoff: int = 0  # file offset in pages (file mappings)
     pfnmap: int | None = None  # remap_pfn_range: the physical base this VMA maps
     memtype: MemType | None = None  # the mapping's memory type when not ordinary write-back
+    vm_ops: VmOperationsStruct | None = None
+    vm_file: object = None  # the mapped file (or a MAP_SHARED anonymous object)
 
     def __contains__(self, addr: int) -> bool:
         return self.start <= addr < self.end
+
+    @property
+    def vm_flags(self) -> int:
+        return self.prot | self.flags
+
+    def copy(self, start: int | None = None, end: int | None = None) -> Vma:
+        """vm_area_dup(): the same mapping over [start, end) (its file offset adjusted)."""
+        s = self.start if start is None else start
+        e = self.end if end is None else end
+        pfn = None if self.pfnmap is None else self.pfnmap + (s - self.start)
+        v = Vma(s, e, self.prot, self.flags, self.name, self.pgoff + (s - self.start) // PAGE_SIZE)
+        v.pfnmap, v.memtype, v.vm_ops, v.vm_file = pfn, self.memtype, self.vm_ops, self.vm_file
+        return v
+
+
+def _vma_start(vma: Vma) -> int:
+    return vma.start
 
 
 @dataclass
@@ -80,7 +105,7 @@ class MmStruct:
     pages: dict[int, int] = field(default_factory=dict)  # user VA page -> physical page
 
     def find_vma(self, addr: int) -> Vma | None:
-        i = bisect.bisect_right([v.start for v in self.vmas], addr) - 1
+        i = bisect.bisect_right(self.vmas, addr, key=_vma_start) - 1
         if i >= 0 and addr in self.vmas[i]:
             return self.vmas[i]
         return None
@@ -140,6 +165,7 @@ class ProcessManager:
         self.runqueue: list[Task] = []
         self.need_resched = False
         self.timed: set[int] = set()  # pids asleep with a timer that wakes them (nanosleep)
+        kernel.cpu.fault_fixup = self.fault_in_fill
 
     # -- memory --------------------------------------------------------------------------
 
@@ -147,49 +173,45 @@ class ProcessManager:
         return MmStruct(pgd=self.kernel.pgtable.new_pgd())
 
     def populate(self, mm: MmStruct, va: int) -> int:
-        """Allocate and map the page for `va` in a VMA (zeroed): the physical page."""
-        from emulator.kernel.mm.page_alloc import alloc_pages, page_to_phys
+        """Fault in the page for `va` of a VMA as a write would (the kernel filling user
+        memory at exec): the physical page."""
+        from emulator.kernel.mm.memory import VM_FAULT_ERROR, handle_mm_fault
 
-        page_va = va & ~(PAGE_SIZE - 1)
-        vma = mm.find_vma(page_va)
+        vma = mm.find_vma(va)
         assert vma is not None
-        if vma.pfnmap is not None:  # a device or /dev/mem mapping: no page of our own
-            pa = vma.pfnmap + (page_va - vma.start)
-            self.kernel.pgtable.map_user_page(
-                mm.pgd,
-                page_va,
-                pa,
-                bool(vma.prot & PROT_WRITE),
-                bool(vma.prot & PROT_EXEC),
-                vma.memtype,
-            )
-            return pa
-        page = alloc_pages(_USER_PAGE_GFP, 0)
-        if page is None:
-            raise MemoryError("out of memory")
-        pa = int(page_to_phys(page))
-        self.kernel.pgtable.map_user_page(
-            mm.pgd, page_va, pa, bool(vma.prot & PROT_WRITE), bool(vma.prot & PROT_EXEC)
-        )
-        mm.pages[page_va] = pa
-        return pa
+        ret = handle_mm_fault(self.kernel, mm, vma, va, write=True)
+        if ret & VM_FAULT_ERROR:
+            raise MemoryError(f"populate {va:#x}: fault {ret:#x}")
+        pa = mm.pages.get(va & ~(PAGE_SIZE - 1))
+        return pa if pa is not None else vma.pfnmap + (va & ~(PAGE_SIZE - 1)) - vma.start  # type: ignore[operator]
 
     def unmap_range(self, mm: MmStruct, start: int, end: int) -> None:
-        """Unmap [start, end): free the pages this process owns, drop pfn mappings."""
-        for va in sorted(v for v in mm.pages if start <= v < end):
-            self.kernel.pgtable.unmap_user_page(mm.pgd, va)
-            _free_page_at(mm.pages.pop(va))
+        """Unmap [start, end): drop the PTEs and the references on their pages."""
+        from emulator.kernel.mm.memory import zap_page_range
+
+        zap_page_range(self.kernel, mm, start, end)
+
+    def exit_mmap(self, mm: MmStruct) -> None:
+        """exit_mmap(): every page and every VMA goes (vm_ops->close for each)."""
+        self.unmap_range(mm, 0, self.kernel.layout.TASK_SIZE)
         for vma in mm.vmas:
-            if vma.pfnmap is not None and vma.start < end and start < vma.end:
-                for va in range(max(start, vma.start), min(end, vma.end), PAGE_SIZE):
-                    self.kernel.pgtable.unmap_user_page(mm.pgd, va)
+            if vma.vm_ops is not None and vma.vm_ops.close is not None:
+                vma.vm_ops.close(vma)
+        mm.vmas = []
 
     def user_write(self, mm: MmStruct, va: int, data: bytes) -> None:
         """Copy into user memory as the kernel does at exec (pages populated on the way)."""
         view = memoryview(data)
         while view:
             n = min(len(view), PAGE_SIZE - (va & (PAGE_SIZE - 1)))
-            pa = mm.pages.get(va & ~(PAGE_SIZE - 1)) or self.populate(mm, va)
+            pa = mm.pages.get(va & ~(PAGE_SIZE - 1))
+            if pa is None:
+                pa = self.populate(mm, va)
+            else:
+                vma = mm.find_vma(va)
+                if vma is not None and vma.prot & PROT_WRITE:  # break copy-on-write
+                    self.handle_mm_fault_write(mm, vma, va)
+                    pa = mm.pages[va & ~(PAGE_SIZE - 1)]
             self.kernel.phys_write(pa + (va & (PAGE_SIZE - 1)), bytes(view[:n]))
             va += n
             view = view[n:]
@@ -208,12 +230,14 @@ class ProcessManager:
         `task` replacing its program (execve: same pid, descriptors kept but close-on-exec)."""
         k = self.kernel
         if task is not None:
-            self.unmap_range(task.mm, 0, k.layout.TASK_SIZE)
+            self.exit_mmap(task.mm)
         mm = self.new_mm()
         top = 0
+        bias = self._load_bias(image)
         for seg in image.segments:
-            start = seg.vaddr & ~(PAGE_SIZE - 1)
-            end = page_align(seg.vaddr + seg.memsz)
+            vaddr = seg.vaddr + bias
+            start = vaddr & ~(PAGE_SIZE - 1)
+            end = page_align(vaddr + seg.memsz)
             prot = (
                 (PROT_READ if seg.flags & 4 else 0)
                 | (PROT_WRITE if seg.flags & 2 else 0)
@@ -221,14 +245,20 @@ class ProcessManager:
             )
             if end > k.layout.TASK_SIZE:
                 raise ValueError(f"{path}: segment at {seg.vaddr:#x} is in kernel space")
-            mm.insert_vma(Vma(start, end, prot, 0, path))
-            self.user_write(mm, seg.vaddr, seg.data)
+            mm.insert_vma(Vma(start, end, prot, VM_MAY_ALL, path))
+            self.user_write(mm, vaddr, seg.data)
             top = max(top, end)
         mm.start_brk = mm.brk = top
-        mm.insert_vma(Vma(top, top, PROT_READ | PROT_WRITE, 0, "[heap]"))
+        mm.insert_vma(Vma(top, top, PROT_READ | PROT_WRITE, VM_MAY_ALL, "[heap]"))
         stack_top = k.layout.TASK_SIZE
         mm.insert_vma(
-            Vma(stack_top - STACK_SIZE, stack_top, PROT_READ | PROT_WRITE, VM_GROWSDOWN, "[stack]")
+            Vma(
+                stack_top - STACK_SIZE,
+                stack_top,
+                PROT_READ | PROT_WRITE,
+                VM_GROWSDOWN | VM_MAY_ALL,
+                "[stack]",
+            )
         )
         mm.mmap_base = (k.layout.TASK_SIZE // 3) & ~0xFFFFFF  # TASK_UNMAPPED_BASE
         comm = path.rsplit("/", 1)[-1][:15]
@@ -254,13 +284,28 @@ class ProcessManager:
         self.tasks[task.pid] = task
         self.current = task
         k.pgtable.switch_mm(mm.pgd)
-        sp = self._setup_stack(task, image, argv, envp, path, stack_top)
+        sp = self._setup_stack(task, image, argv, envp, path, stack_top, bias)
         mm.start_stack = sp
-        k.arch_entry.start_thread(k, image.entry, sp)
+        k.arch_entry.start_thread(k, image.entry + bias, sp)
         return task
 
+    def _load_bias(self, image: Image) -> int:
+        """Where an ET_DYN (static-PIE) program goes: its first segment at ELF_ET_DYN_BASE
+        (load_elf_binary's load_bias); an ET_EXEC loads where it says."""
+        if image.elf_type != "ET_DYN":
+            return 0
+        first = min(seg.vaddr for seg in image.segments) & ~(PAGE_SIZE - 1)
+        return int(self.kernel.arch_entry.ELF_ET_DYN_BASE) - first
+
     def _setup_stack(
-        self, task: Task, image: Image, argv: list[str], envp: list[str], path: str, top: int
+        self,
+        task: Task,
+        image: Image,
+        argv: list[str],
+        envp: list[str],
+        path: str,
+        top: int,
+        bias: int = 0,
     ) -> int:
         """create_elf_tables(): strings, AT_RANDOM bytes, then argc/argv/envp/auxv."""
         k = self.kernel
@@ -278,7 +323,7 @@ class ProcessManager:
         platform = push(k.arch_entry.PLATFORM.encode() + b"\0")
         sp &= ~15
         random = push(bytes((i * 37 + 11) & 0xFF for i in range(16)))  # deterministic
-        phdr = image.phdr_vaddr
+        phdr = image.phdr_vaddr + bias
         auxv = [
             (AT_HWCAP, k.arch_entry.HWCAP),
             (AT_PAGESZ, PAGE_SIZE),
@@ -288,7 +333,7 @@ class ProcessManager:
             (AT_PHNUM, image.phnum),
             (AT_BASE, 0),
             (AT_FLAGS, 0),
-            (AT_ENTRY, image.entry),
+            (AT_ENTRY, image.entry + bias),
             (AT_UID, 0),
             (AT_EUID, 0),
             (AT_GID, 0),
@@ -311,22 +356,25 @@ class ProcessManager:
     # -- fork, exit, scheduling ------------------------------------------------------------
 
     def fork(self, parent: Task, child_return_reg: int) -> Task:
-        """copy_process(): a copy of the address space (pages copied now: no copy-on-write
-        yet), the descriptors shared as fork does, and the CPU context with the system
-        call's return register set to 0 in the child."""
+        """copy_process(): the address space copied as dup_mmap does (the VMAs, vm_ops->open
+        for each, and the pages shared copy-on-write), the descriptors shared as fork does,
+        and the CPU context with the system call's return register set to 0 in the child."""
+        from emulator.kernel.mm.memory import copy_page_range
+
         k = self.kernel
         mm = self.new_mm()
         pm = parent.mm
-        mm.vmas = [Vma(v.start, v.end, v.prot, v.flags, v.name) for v in pm.vmas]
+        mm.vmas = [v.copy() for v in pm.vmas]
+        for v in mm.vmas:
+            if v.vm_ops is not None and v.vm_ops.open is not None:
+                v.vm_ops.open(v)
         mm.start_brk, mm.brk, mm.mmap_base, mm.start_stack = (
             pm.start_brk,
             pm.brk,
             pm.mmap_base,
             pm.start_stack,
         )
-        for va, pa in sorted(pm.pages.items()):
-            new = self.populate(mm, va)
-            k.phys_write(new, k.phys_read(pa, PAGE_SIZE))
+        copy_page_range(k, mm, pm)
         child = Task(
             self.next_pid, parent.comm, mm, exe=parent.exe, parent=parent, state="runnable"
         )
@@ -353,7 +401,7 @@ class ProcessManager:
         task.exit_code = code
         task.term_signal = signal
         task.state = "zombie"
-        self.unmap_range(task.mm, 0, self.kernel.layout.TASK_SIZE)
+        self.exit_mmap(task.mm)
         files = getattr(task, "files", None)
         if files is not None:
             from emulator.kernel.fs.syscalls import close_files_on_exit
@@ -490,33 +538,60 @@ class ProcessManager:
     # -- faults ----------------------------------------------------------------------------
 
     def handle_user_fault(self, addr: int, write: bool, fetch: bool) -> int:
-        """do_page_fault() for user mode: 0 if fixed (the access is retried), else a signal."""
+        """do_page_fault() for user mode: 0 if fixed (the access is retried), else the signal:
+        SIGSEGV for an address in no VMA or one its protection forbids, SIGBUS when the
+        mapping has no page there (a file mapping beyond the end of its file)."""
+        from emulator.kernel.mm.memory import (
+            VM_FAULT_MAJOR,
+            VM_FAULT_OOM,
+            VM_FAULT_SIGBUS,
+            VM_FAULT_SIGSEGV,
+            handle_mm_fault,
+        )
+
         task = self.current
         if task is None:
             return SIGSEGV
-        mm = task.mm
-        vma = mm.find_vma(addr)
+        vma = self._access_ok_vma(task.mm, addr, write, fetch)
         if vma is None:
             return SIGSEGV
-        need = PROT_WRITE if write else PROT_EXEC if fetch else PROT_READ
-        if not vma.prot & need:
+        ret = handle_mm_fault(self.kernel, task.mm, vma, addr, write)
+        if ret & VM_FAULT_SIGBUS:
+            return SIGBUS
+        if ret & (VM_FAULT_SIGSEGV | VM_FAULT_OOM):
             return SIGSEGV
-        if (addr & ~(PAGE_SIZE - 1)) in mm.pages:
-            return SIGSEGV  # mapped and still faulting: a protection fault
-        self.populate(mm, addr)
-        task.minflt += 1
+        if ret & VM_FAULT_MAJOR:
+            task.majflt += 1
+        else:
+            task.minflt += 1
         return 0
 
+    def handle_mm_fault_write(self, mm: MmStruct, vma: Vma, va: int) -> None:
+        from emulator.kernel.mm.memory import handle_mm_fault
 
-# Module level: inside a class body Python would mangle these __names.
-from emulator.kernel.gfp import __GFP_ZERO, GFP_HIGHUSER  # noqa: E402
-from emulator.kernel.mm.page_alloc import __free_pages, pfn_to_page  # noqa: E402
+        handle_mm_fault(self.kernel, mm, vma, va, write=True)
 
-_USER_PAGE_GFP = GFP_HIGHUSER | __GFP_ZERO
+    @staticmethod
+    def _access_ok_vma(mm: MmStruct, addr: int, write: bool, fetch: bool) -> Vma | None:
+        vma = mm.find_vma(addr)
+        if vma is None:
+            return None
+        need = PROT_WRITE if write else PROT_EXEC if fetch else PROT_READ
+        return vma if vma.prot & need else None
 
+    def fault_in_fill(self, addr: int, write: bool, fetch: bool) -> bool:
+        """The TLB-fill hook's first try at a user fault: demand-zero and copy-on-write
+        pages are fixed at once (True: the fill walks again and completes)."""
+        from emulator.kernel.mm.memory import handle_mm_fault
 
-def _free_page_at(pa: int) -> None:
-    __free_pages(pfn_to_page(pa >> 12), 0)
+        task = self.current
+        if task is None:
+            return False
+        vma = self._access_ok_vma(task.mm, addr, write, fetch)
+        if vma is None or handle_mm_fault(self.kernel, task.mm, vma, addr, write, atomic=True):
+            return False
+        task.minflt += 1
+        return True
 
 
 def processes(kernel: Kernel | None = None) -> ProcessManager:
@@ -561,5 +636,8 @@ def deliver_fault_signal(k: Kernel, signal: int, addr: int, code: int | None = N
     if task is None:
         return False
     if code is None:
-        code = SEGV_ACCERR if task.mm.find_vma(addr) is not None else SEGV_MAPERR
+        if signal == SIGBUS:
+            code = BUS_ADRERR
+        else:
+            code = SEGV_ACCERR if task.mm.find_vma(addr) is not None else SEGV_MAPERR
     return force_sig_fault(k, task, signal, code, addr)

@@ -15,21 +15,23 @@ import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from emulator.cpu.base import TranslationFault
 from emulator.kernel.core import PAGE_SIZE
 from emulator.kernel.process import (
-    PROT_EXEC,
     PROT_READ,
     PROT_WRITE,
+    VM_MAY_ALL,
     Task,
     Vma,
     page_align,
     processes,
 )
+from emulator.mmu import AccessType
 
 if TYPE_CHECKING:
     from emulator.kernel.core import Kernel
 
-EPERM, ENOENT, EBADF, ENOMEM, EFAULT, EINVAL, ENOTTY, ENOSYS = 1, 2, 9, 12, 14, 22, 25, 38
+EPERM, ENOENT, ESRCH, EBADF, ENOMEM, EFAULT, EINVAL, ENOTTY, ENOSYS = 1, 2, 3, 9, 12, 14, 22, 25, 38
 MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x10, 0x20
 MAP_FIXED_NOREPLACE = 0x100000
 
@@ -54,41 +56,35 @@ class Efault(Exception):
 
 def copy_from_user(k: Kernel, addr: int, size: int) -> bytes:
     """Read user memory as user mode would; a bad pointer raises Efault."""
-    from emulator.cpu.base import TranslationFault
-    from emulator.mmu import AccessType
-
     out = bytearray()
     pm = processes(k)
     while size > 0:
         n = min(size, PAGE_SIZE - (addr & (PAGE_SIZE - 1)))
         try:
-            tr = k.cpu.translate(addr, AccessType.READ, user=True)
+            pa = k.cpu.user_paddr(addr, AccessType.READ)
         except TranslationFault:
             task = pm.current
             if task is None or pm.handle_user_fault(addr, False, False):
                 raise Efault from None
-            tr = k.cpu.translate(addr, AccessType.READ, user=True)
-        out += k.phys_read(tr.paddr, n)
+            pa = k.cpu.user_paddr(addr, AccessType.READ)
+        out += k.phys_read(pa, n)
         addr += n
         size -= n
     return bytes(out)
 
 
 def copy_to_user(k: Kernel, addr: int, data: bytes) -> None:
-    from emulator.cpu.base import TranslationFault
-    from emulator.mmu import AccessType
-
     pm = processes(k)
     view = memoryview(data)
     while view:
         n = min(len(view), PAGE_SIZE - (addr & (PAGE_SIZE - 1)))
         try:
-            tr = k.cpu.translate(addr, AccessType.WRITE, user=True)
+            pa = k.cpu.user_paddr(addr, AccessType.WRITE)
         except TranslationFault:
             if pm.current is None or pm.handle_user_fault(addr, True, False):
                 raise Efault from None
-            tr = k.cpu.translate(addr, AccessType.WRITE, user=True)
-        k.phys_write(tr.paddr, bytes(view[:n]))
+            pa = k.cpu.user_paddr(addr, AccessType.WRITE)
+        k.phys_write(pa, bytes(view[:n]))
         addr += n
         view = view[n:]
 
@@ -167,7 +163,7 @@ def sys_execve(k: Kernel, task: Task, a: list[int]) -> int:
         image = load_elf_bytes(data, path, k.machine.board.arch)
     except LoadError:
         return -8
-    if image.elf_type != "ET_EXEC":
+    if image.elf_type not in ("ET_EXEC", "ET_DYN") or image.interp:  # no ld.so to load
         return -8
     processes(k).exec(image, argv, envp, path, task=task)
     return 0
@@ -215,6 +211,45 @@ def sys_getuid(k: Kernel, task: Task, a: list[int]) -> int:
     return 0
 
 
+@syscall("getgroups32")
+@syscall("getgroups")
+def sys_getgroups(k: Kernel, task: Task, a: list[int]) -> int:
+    """kernel/groups.c: root with no supplementary groups."""
+    return 0 if a[0] < 0x8000_0000 else -EINVAL
+
+
+@syscall("setgroups32")
+@syscall("setgroups")
+def sys_setgroups(k: Kernel, task: Task, a: list[int]) -> int:
+    return 0 if a[0] <= 65536 else -EINVAL
+
+
+@syscall("sched_getaffinity")
+def sys_sched_getaffinity(k: Kernel, task: Task, a: list[int]) -> int:
+    """kernel/sched/core.c: one CPU. Returns the bytes written (a 32-bit cpumask, as for
+    NR_CPUS <= 32), -EINVAL when the buffer is smaller than that or not a multiple of a long."""
+    pid, size, mask = a[0], a[1], a[2]
+    if size < 4 or size & 3:
+        return -EINVAL
+    if pid not in (0, task.pid) and processes(k).tasks.get(pid) is None:
+        return -ESRCH
+    copy_to_user(k, mask, struct.pack("<I", 1))
+    return 4
+
+
+@syscall("sched_setaffinity")
+def sys_sched_setaffinity(k: Kernel, task: Task, a: list[int]) -> int:
+    mask = copy_from_user(k, a[2], min(a[1], 4)) if a[1] else b""
+    return 0 if int.from_bytes(mask, "little") & 1 else -EINVAL
+
+
+@syscall("rseq")
+def sys_rseq(k: Kernel, task: Task, a: list[int]) -> int:
+    """Restartable sequences are not modelled: -ENOSYS, as a kernel without CONFIG_RSEQ
+    answers (the C libraries expect it, so it is not reported)."""
+    return -ENOSYS
+
+
 @syscall("set_tid_address")
 def sys_set_tid_address(k: Kernel, task: Task, a: list[int]) -> int:
     task.clear_child_tid = a[0]
@@ -222,7 +257,6 @@ def sys_set_tid_address(k: Kernel, task: Task, a: list[int]) -> int:
 
 
 @syscall("set_robust_list")
-@syscall("madvise")
 def sys_accept(k: Kernel, task: Task, a: list[int]) -> int:
     """Calls whose effect the model does not need yet: succeed (documented)."""
     return 0
@@ -255,35 +289,27 @@ def sys_uname(k: Kernel, task: Task, a: list[int]) -> int:
 
 @syscall("brk")
 def sys_brk(k: Kernel, task: Task, a: list[int]) -> int:
+    """brk(): grow or shrink the heap VMA (mm/mmap.c); a refused move returns the old break."""
+    from emulator.kernel.mm.mmap import do_munmap, vma_merge
+
     mm = task.mm
     new = a[0]
     if new < mm.start_brk:
         return mm.brk
-    heap = next(v for v in mm.vmas if v.name == "[heap]")
-    new_end = page_align(new)
-    if new_end > heap.end:
-        if mm.overlaps(heap.end, new_end):
+    old_end, new_end = page_align(mm.brk), page_align(new)
+    if new_end > old_end:
+        if mm.overlaps(old_end, new_end) or new_end > k.layout.TASK_SIZE:
             return mm.brk
+        heap = next((v for v in mm.vmas if v.name == "[heap]"), None)
+        if heap is None or heap.end != old_end:
+            heap = Vma(old_end, old_end, PROT_READ | PROT_WRITE, VM_MAY_ALL, "[heap]")
+            mm.insert_vma(heap)
         heap.end = new_end
-    elif new_end < heap.end:
-        processes(k).unmap_range(mm, new_end, heap.end)
-        heap.end = new_end
+        vma_merge(mm, heap.start, heap.end)
+    elif new_end < old_end:
+        do_munmap(k, mm, new_end, old_end - new_end)
     mm.brk = new
     return mm.brk
-
-
-def _find_free(task: Task, length: int, k: Kernel) -> int | None:
-    """get_unmapped_area(): top-down below the stack gap, as Linux's default layout."""
-    mm = task.mm
-    end = min(v.start for v in mm.vmas if v.name == "[stack]") - (1 << 20)
-    candidates = sorted(mm.vmas, key=lambda v: v.start, reverse=True)
-    addr = end - length
-    for v in candidates:
-        if v.end <= addr:
-            break
-        if v.start < addr + length and addr < v.end:
-            addr = v.start - length
-    return addr if addr >= mm.start_brk + (1 << 20) else None
 
 
 @syscall("mmap2")
@@ -305,9 +331,10 @@ def sys_mmap(k: Kernel, task: Task, a: list[int]) -> int:
 def _mmap(
     k: Kernel, task: Task, addr: int, length: int, prot: int, flags: int, fd: int, offset: int
 ) -> int:
+    """ksys_mmap_pgoff(): the file (unless MAP_ANONYMOUS), then do_mmap (mm/mmap.py)."""
+    from emulator.kernel.mm.mmap import do_mmap
+
     fd = fd - (1 << 32) if fd & 0x8000_0000 else fd
-    if length == 0 or addr & (PAGE_SIZE - 1) or offset & (PAGE_SIZE - 1):
-        return -EINVAL
     file = None
     if not flags & MAP_ANONYMOUS:
         table = getattr(task, "files", None)
@@ -316,79 +343,35 @@ def _mmap(
             return -EBADF
         if file.f_op.mmap is None:
             return -19  # ENODEV
-    length = page_align(length)
-    mm = task.mm
-    if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE):
-        if addr + length > k.layout.TASK_SIZE:
-            return -ENOMEM
-        if mm.overlaps(addr, addr + length):
-            if flags & MAP_FIXED_NOREPLACE:
-                return -17  # EEXIST
-            _munmap(k, task, addr, length)
-    else:
-        free = _find_free(task, length, k)
-        if free is None:
-            return -ENOMEM
-        addr = free
-    vma = Vma(addr, addr + length, prot & (PROT_READ | PROT_WRITE | PROT_EXEC))
-    if file is not None:
-        vma.pgoff = offset // PAGE_SIZE
-        vma.name = "/dev/" + file.f_path.d_name
-        ret = file.f_op.mmap(file, vma)
-        if ret < 0:
-            return int(ret)
-    mm.insert_vma(vma)
-    return addr
-
-
-def _munmap(k: Kernel, task: Task, addr: int, length: int) -> int:
-    if addr & (PAGE_SIZE - 1) or length == 0:
-        return -EINVAL
-    end = addr + page_align(length)
-    mm = task.mm
-    kept: list[Vma] = []
-    for v in mm.vmas:
-        if v.end <= addr or v.start >= end or v.name in ("[heap]", "[stack]"):
-            kept.append(v)
-            continue
-        if v.start < addr:
-            kept.append(Vma(v.start, addr, v.prot, v.flags, v.name))
-        if v.end > end:
-            kept.append(Vma(end, v.end, v.prot, v.flags, v.name))
-    mm.vmas = sorted(kept, key=lambda v: v.start)
-    processes(k).unmap_range(mm, addr, end)
-    return 0
+    return do_mmap(k, task.mm, addr, length, prot, flags, file, offset)
 
 
 @syscall("munmap")
 def sys_munmap(k: Kernel, task: Task, a: list[int]) -> int:
-    return _munmap(k, task, a[0], a[1])
+    from emulator.kernel.mm.mmap import do_munmap
+
+    return do_munmap(k, task.mm, a[0], a[1])
 
 
 @syscall("mprotect")
 def sys_mprotect(k: Kernel, task: Task, a: list[int]) -> int:
-    addr, length, prot = a[0], page_align(a[1]), a[2]
-    if addr & (PAGE_SIZE - 1):
-        return -EINVAL
-    mm = task.mm
-    end = addr + length
-    pieces: list[Vma] = []
-    for v in mm.vmas:
-        if v.end <= addr or v.start >= end:
-            pieces.append(v)
-            continue
-        if v.start < addr:
-            pieces.append(Vma(v.start, addr, v.prot, v.flags, v.name))
-        pieces.append(Vma(max(v.start, addr), min(v.end, end), prot, v.flags, v.name))
-        if v.end > end:
-            pieces.append(Vma(end, v.end, v.prot, v.flags, v.name))
-    mm.vmas = sorted(pieces, key=lambda v: v.start)
-    for va in range(addr, end, PAGE_SIZE):
-        pa = mm.pages.get(va)
-        if pa is not None:
-            k.pgtable.map_user_page(mm.pgd, va, pa, bool(prot & PROT_WRITE), bool(prot & PROT_EXEC))
-    k.cpu.flush_tlb()
-    return 0
+    from emulator.kernel.mm.mmap import do_mprotect
+
+    return do_mprotect(k, task.mm, a[0], a[1], a[2])
+
+
+@syscall("madvise")
+def sys_madvise(k: Kernel, task: Task, a: list[int]) -> int:
+    from emulator.kernel.mm.mmap import do_madvise
+
+    return do_madvise(k, task.mm, a[0], a[1], a[2])
+
+
+@syscall("mremap")
+def sys_mremap(k: Kernel, task: Task, a: list[int]) -> int:
+    from emulator.kernel.mm.mmap import do_mremap
+
+    return do_mremap(k, task.mm, a[0], a[1], a[2], a[3], a[4])
 
 
 # -- time ----------------------------------------------------------------------------------
@@ -460,11 +443,25 @@ def sys_nanosleep(k: Kernel, task: Task, a: list[int]) -> int | object:
 
 @syscall("clock_nanosleep_time64")
 def sys_clock_nanosleep_time64(k: Kernel, task: Task, a: list[int]) -> int | object:
-    sec, nsec = struct.unpack("<qq", copy_from_user(k, a[2], 16))
+    return _clock_nanosleep(k, task, a, "<qq")
+
+
+@syscall("clock_nanosleep")
+def sys_clock_nanosleep(k: Kernel, task: Task, a: list[int]) -> int | object:
+    """The 32-bit form (old_timespec32), which glibc's sleep() uses."""
+    return _clock_nanosleep(k, task, a, "<ii")
+
+
+def _clock_nanosleep(k: Kernel, task: Task, a: list[int], fmt: str) -> int | object:
+    if a[0] not in (0, 1, 7):  # CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME
+        return -EINVAL
+    sec, nsec = struct.unpack(fmt, copy_from_user(k, a[2], struct.calcsize(fmt)))
+    if sec < 0 or not 0 <= nsec < 1_000_000_000:
+        return -EINVAL
     ns = sec * 1_000_000_000 + nsec
     if a[1] & 1:  # TIMER_ABSTIME: no time left is reported
-        return do_nanosleep(k, task, ns - k.machine.clock.now(), 0, "<qq")
-    return do_nanosleep(k, task, ns, a[3], "<qq")
+        return do_nanosleep(k, task, ns - k.machine.clock.now(), 0, fmt)
+    return do_nanosleep(k, task, ns, a[3], fmt)
 
 
 @syscall("time")

@@ -93,28 +93,32 @@ class KernelPageTablesBase:
         writable: bool,
         executable: bool,
         memtype: MemType | None = None,
+        flush: bool = True,
     ) -> None:
         """Map one user page in a process's tables (not global: ASID/PCID tagged);
-        write-back memory unless `memtype` says otherwise (device mappings)."""
+        write-back memory unless `memtype` says otherwise (device mappings). `flush=False`:
+        the caller is the TLB fill for this very page, which replaces any old entry."""
         mt = memtype if memtype is not None else MemType.WRITE_BACK
-        self._set_pte(pgd, va, self._user_pte(pa, writable, executable, mt))
+        self._set_pte(pgd, va, self._user_pte(pa, writable, executable, mt), flush)
 
-    def unmap_user_page(self, pgd: int, va: int) -> int | None:
-        return self._clear_pte(pgd, va)
+    def unmap_user_page(self, pgd: int, va: int, flush: bool = True) -> int | None:
+        """Clear a user PTE; `flush=False` when the caller flushes once for a whole range
+        (the mmu_gather of zap_page_range)."""
+        return self._clear_pte(pgd, va, flush)
 
     def _user_pte(self, pa: int, writable: bool, executable: bool, memtype: MemType) -> int:
         return self._pte(pa, memtype, writable, executable, True)
 
-    def _set_pte(self, pgd: int, va: int, desc: int) -> None:
+    def _set_pte(self, pgd: int, va: int, desc: int, flush: bool = True) -> None:
         """set_pte: write the last-level descriptor; replacing a live one flushes the TLB."""
         addr = self._pte_addr(va, create=True, pgd=pgd)
         assert addr is not None
         old = self._read(addr)
         self._write(addr, desc)
-        if self._present(old):
+        if flush and self._present(old):
             self.kernel.cpu.flush_tlb()
 
-    def _clear_pte(self, pgd: int, va: int) -> int | None:
+    def _clear_pte(self, pgd: int, va: int, flush: bool = True) -> int | None:
         """pte_clear + TLB flush: the physical page that was mapped, if any."""
         addr = self._pte_addr(va, create=False, pgd=pgd)
         if addr is None:
@@ -123,7 +127,8 @@ class KernelPageTablesBase:
         if not self._present(old):
             return None
         self._write(addr, 0)
-        self.kernel.cpu.flush_tlb()
+        if flush:
+            self.kernel.cpu.flush_tlb()
         return old & 0xFFFF_F000
 
     def lookup(self, va: int) -> tuple[int, MemType] | None:

@@ -112,6 +112,10 @@ class Inode:
     host_size: int = 0
     i_private: Any = None
     read_only: bool = False  # directories in which nothing may be created (proc, sys)
+    i_atime: tuple[int, int] = (0, 0)  # (seconds, nanoseconds); utimensat() sets them
+    i_mtime: tuple[int, int] = (0, 0)
+    i_ctime: tuple[int, int] = (0, 0)
+    links: int = 1  # names of a non-directory (link() adds, unlink() removes)
 
     @property
     def i_size(self) -> int:
@@ -127,7 +131,7 @@ class Inode:
 
     def i_nlink(self) -> int:
         if self.children is None:
-            return 1
+            return self.links
         return 2 + sum(1 for c in self.children.values() if S_ISDIR(c.i_mode))
 
 
@@ -206,6 +210,9 @@ def generic_fillattr(inode: Inode) -> Kstat:
         size=size,
         blksize=4096,
         blocks=(size + 511) // 512,
+        atime=inode.i_atime,
+        mtime=inode.i_mtime,
+        ctime=inode.i_ctime,
     )
 
 

@@ -17,6 +17,7 @@ import os
 from emulator.kernel.errno import EINVAL, ENXIO, EROFS
 from emulator.kernel.fs.fcntl import SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, SEEK_SET
 from emulator.kernel.fs.inode import DT_DIR, S_DT, File, FileOperations, Inode
+from emulator.kernel.mm.filemap import generic_file_mmap
 
 MAX_LFS_FILESIZE = (1 << 63) - 1
 
@@ -92,7 +93,11 @@ def ramfs_write(file: File, data: bytes, pos: int) -> int:
 
 
 ramfs_file_operations = FileOperations(
-    owner="ramfs", llseek=generic_file_llseek, read=ramfs_read, write=ramfs_write
+    owner="ramfs",
+    llseek=generic_file_llseek,
+    read=ramfs_read,
+    write=ramfs_write,
+    mmap=generic_file_mmap,
 )
 
 
@@ -137,6 +142,7 @@ host_file_operations = FileOperations(
     read=seq_read,
     write=host_file_write,
     llseek=generic_file_llseek,
+    mmap=generic_file_mmap,
 )
 
 

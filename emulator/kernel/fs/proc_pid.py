@@ -29,10 +29,11 @@ def show_maps(k: Kernel, task: Task) -> str:
             ("r" if v.prot & PROT_READ else "-")
             + ("w" if v.prot & PROT_WRITE else "-")
             + ("x" if v.prot & PROT_EXEC else "-")
-            + "p"
+            + ("s" if v.flags & 0x80 else "p")  # VM_MAYSHARE
         )
         name = v.name if v.name else ""
-        head = f"{v.start:08x}-{v.end:08x} {perms} {0:08x} 00:00 0"
+        offset = v.pgoff * PAGE_SIZE if v.vm_file is not None else 0
+        head = f"{v.start:08x}-{v.end:08x} {perms} {offset:08x} 00:00 0"
         lines.append(f"{head:<48} {name}" if name else head)
     if k.machine.board.arch == "armv7":
         lines.append(

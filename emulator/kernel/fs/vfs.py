@@ -443,6 +443,7 @@ def vfs_unlink(path: str, *, cwd: Dentry | None = None) -> int:
         return -EISDIR
     assert parent.d_inode.children is not None
     del parent.d_inode.children[child.d_name]
+    child.d_inode.links -= 1
     return 0
 
 

@@ -13,7 +13,10 @@ from typing import TYPE_CHECKING, cast
 
 from unicorn import arm_const as A
 
-from emulator.cpu.arm import CPSR_T, MODE_USR
+from emulator.cpu.arm import CPSR_T, EXCP_SWI, MODE_USR
+from emulator.kernel import syscalls
+from emulator.kernel.arch.arm.syscall_table import SYSCALL_TABLE
+from emulator.kernel.signal import exit_to_user_mode
 
 if TYPE_CHECKING:
     from emulator.cpu.arm import ArmCpu
@@ -30,22 +33,10 @@ HWCAP = 1 | 2 | 4 | 16 | 64 | 128 | 4096 | 8192 | 32768 | (1 << 19)
 HWCAP2 = 0
 
 RETURN_REG, SP_REG = A.UC_ARM_REG_R0, A.UC_ARM_REG_SP
+ELF_ET_DYN_BASE = (0xBF00_0000 // 3 * 2) & ~0xFFF  # TASK_SIZE / 3 * 2 (asm/elf.h)
 
-SYSCALL_NAMES = {
+SYSCALL_NAMES = SYSCALL_TABLE | {  # the full table, and the names our entry code relies on
     1: "exit",
-    29: "pause",
-    37: "kill",
-    57: "setpgid",
-    65: "getpgrp",
-    66: "setsid",
-    132: "getpgid",
-    147: "getsid",
-    176: "rt_sigpending",
-    177: "rt_sigtimedwait",
-    179: "rt_sigsuspend",
-    238: "tkill",
-    421: "rt_sigtimedwait_time64",
-    268: "tgkill",
     2: "fork",
     407: "clock_nanosleep_time64",
     422: "futex_time64",
@@ -74,6 +65,7 @@ SYSCALL_NAMES = {
     91: "munmap",
     122: "uname",
     125: "mprotect",
+    163: "mremap",
     140: "_llseek",
     145: "readv",
     146: "writev",
@@ -132,37 +124,61 @@ def start_thread(k: Kernel, entry: int, sp: int) -> None:
     uc.reg_write(A.UC_ARM_REG_PC, entry)
 
 
+#: r7 (the call number), then the arguments r0–r6: read in one batch per call
+_SYSCALL_REGS = (A.UC_ARM_REG_R7, *(A.UC_ARM_REG_R0 + i for i in range(7)))
+
+
+#: the CPU exception number of `svc` as Unicorn reports it (QEMU's EXCP_SWI)
+SYSCALL_TRAP = EXCP_SWI
+
+
+def is_syscall(fault: Fault) -> bool:
+    return fault.kind == "svc"
+
+
+def handle_syscall(k: Kernel) -> None:
+    """vector_swi: run the call, then ret_fast_syscall puts the result in r0. Runs inside
+    Unicorn's interrupt hook (Machine._kernel_trap), so it must not assume the CPU stopped:
+    a change of PC here takes effect as the guest resumes.
+
+    The return to user space is this function's end: work to do on the way out (pending
+    signals) goes there, after the result is set."""
+    cpu = cast("ArmCpu", k.cpu)
+    nr, *args = cpu.reg_batch(_SYSCALL_REGS)
+    if nr == 0xF0005:  # set_tls: TPIDRURO, read by user space with mrc p15,0,rX,c13,c0,3
+        cpu.uc.reg_write(A.UC_ARM_REG_CP_REG, (15, 0, 0, 13, 0, 0, 3, args[0]))
+        result = 0
+    elif nr == 0xF0002:  # cacheflush(start, end, flags): clean D, invalidate I
+        from emulator.kernel.arch.arm.kuser import do_cache_op
+
+        result = do_cache_op(k, args[0], args[1], args[2])
+    else:
+        result = syscalls.dispatch(k, SYSCALL_NAMES.get(nr), nr, args)
+    if result is syscalls.RESTART:  # blocked: run the svc again when woken
+        cpu.pc = cpu.pc - (2 if cpu.thumb() else 4)
+    else:
+        cpu.reg_write_fast(A.UC_ARM_REG_R0, result & 0xFFFF_FFFF)
+    exit_to_user_mode(k, result is syscalls.RESTART)
+
+
 def handle_fault(k: Kernel, fault: Fault) -> None:
     """An exception taken from user mode: a system call, a page fault, or a signal."""
-    from emulator.kernel import syscalls
     from emulator.kernel.process import SIGSEGV, deliver_fault_signal, processes
-    from emulator.kernel.signal import ILL_ILLOPC, TRAP_BRKPT, exit_to_user_mode
+    from emulator.kernel.signal import ILL_ILLOPC, TRAP_BRKPT
 
-    cpu = cast("ArmCpu", k.cpu)
-    if fault.kind == "svc":
-        nr = cpu.reg_fast(A.UC_ARM_REG_R7)
-        args = [cpu.reg_fast(A.UC_ARM_REG_R0 + i) for i in range(7)]
-        if nr == 0xF0005:  # set_tls: TPIDRURO, read by user space with mrc p15,0,rX,c13,c0,3
-            cpu.uc.reg_write(A.UC_ARM_REG_CP_REG, (15, 0, 0, 13, 0, 0, 3, args[0]))
-            result = 0
-        elif nr == 0xF0002:  # cacheflush(start, end, flags): clean D, invalidate I
-            cpu.cache_maintenance("clean", args[0], max(0, args[1] - args[0]))
-            result = 0
-        else:
-            result = syscalls.dispatch(k, SYSCALL_NAMES.get(nr), nr, args)
-        if result is syscalls.RESTART:  # blocked: run the svc again when woken
-            cpu.pc = cpu.pc - (2 if cpu.thumb() else 4)
-        else:
-            cpu.uc.reg_write(A.UC_ARM_REG_R0, result & 0xFFFF_FFFF)
-        exit_to_user_mode(k, result is syscalls.RESTART)
+    if is_syscall(fault):
+        handle_syscall(k)
         return
     pm = processes(k)
     if fault.kind in ("data", "prefetch"):
         fetch = fault.kind == "prefetch"
-        if fault.status is not None and not pm.handle_user_fault(fault.addr, fault.is_write, fetch):
-            return  # fixed: the faulting instruction runs again
-        if not deliver_fault_signal(k, SIGSEGV, fault.addr):
-            kill(k, SIGSEGV, fault.addr, 0x817 if fault.is_write else 0x17)
+        sig = SIGSEGV
+        if fault.status is not None:
+            sig = pm.handle_user_fault(fault.addr, fault.is_write, fetch)
+            if not sig:
+                return  # fixed: the faulting instruction runs again
+        if not deliver_fault_signal(k, sig, fault.addr):
+            kill(k, sig, fault.addr, 0x817 if fault.is_write else 0x17)
         return
     # do_undefinstr(): an undefined instruction, or a privileged one (mcr/mrc, cps to a
     # privileged mode ...) in user mode, is SIGILL ILL_ILLOPC at the instruction

@@ -141,6 +141,9 @@ class KernelPageTables(KernelPageTablesBase):
             executable=True,
             user=True,
         )
+        from emulator.kernel.arch.arm.kuser import kuser_init
+
+        kuser_init(k, self.vectors_page)
         cpu = cast("ArmCpu", k.cpu)
         cpu.set_cp15("TTBCR", 0)
         cpu.set_cp15("TTBR0", self.pgd | TTB_IRGN_WB | TTB_RGN_OC_WB)

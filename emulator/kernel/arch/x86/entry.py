@@ -18,6 +18,9 @@ from typing import TYPE_CHECKING, cast
 
 from unicorn import x86_const as X
 
+from emulator.kernel import syscalls
+from emulator.kernel.arch.x86.syscall_table import SYSCALL_TABLE
+from emulator.kernel.signal import exit_to_user_mode
 from emulator.mmu import MemType
 
 if TYPE_CHECKING:
@@ -47,22 +50,10 @@ RET_TO_USER = bytes.fromhex("66b868008ed066b87b008ed88ec031c08ee08ee8cf")
 RET_TO_USER_INSNS = 9
 
 RETURN_REG, SP_REG = X.UC_X86_REG_EAX, X.UC_X86_REG_ESP
+ELF_ET_DYN_BASE = 0x0040_0000  # mmap_is_ia32() (asm/elf.h)
 
-SYSCALL_NAMES = {
+SYSCALL_NAMES = SYSCALL_TABLE | {  # the full table, and the names our entry code relies on
     1: "exit",
-    29: "pause",
-    37: "kill",
-    57: "setpgid",
-    65: "getpgrp",
-    66: "setsid",
-    132: "getpgid",
-    147: "getsid",
-    176: "rt_sigpending",
-    177: "rt_sigtimedwait",
-    179: "rt_sigsuspend",
-    238: "tkill",
-    421: "rt_sigtimedwait_time64",
-    270: "tgkill",
     2: "fork",
     407: "clock_nanosleep_time64",
     422: "futex_time64",
@@ -94,6 +85,7 @@ SYSCALL_NAMES = {
     91: "munmap",
     122: "uname",
     125: "mprotect",
+    163: "mremap",
     140: "_llseek",
     145: "readv",
     146: "writev",
@@ -231,39 +223,59 @@ def _set_thread_area(k: Kernel, u_info: int) -> int:
     return 0
 
 
-def handle_fault(k: Kernel, fault: Fault) -> None:
-    from emulator.kernel import syscalls
-    from emulator.kernel.process import SIGSEGV, deliver_fault_signal, processes
-    from emulator.kernel.signal import exit_to_user_mode
+#: eax (the call number), then the arguments ebx, ecx, edx, esi, edi, ebp: one batch per call
+_SYSCALL_REGS = (
+    X.UC_X86_REG_EAX,
+    X.UC_X86_REG_EBX,
+    X.UC_X86_REG_ECX,
+    X.UC_X86_REG_EDX,
+    X.UC_X86_REG_ESI,
+    X.UC_X86_REG_EDI,
+    X.UC_X86_REG_EBP,
+)
 
+
+#: the vector of `int $0x80` (IA32_SYSCALL_VECTOR)
+SYSCALL_TRAP = 0x80
+
+
+def is_syscall(fault: Fault) -> bool:
+    return fault.kind == "int" and fault.intno == SYSCALL_TRAP
+
+
+def handle_syscall(k: Kernel) -> None:
+    """entry_INT80_32: run the call, the result goes to eax. Runs inside Unicorn's interrupt
+    hook (Machine._kernel_trap), so it must not assume the CPU stopped: a change of EIP here
+    takes effect as the guest resumes.
+
+    The return to user space is this function's end: work to do on the way out (pending
+    signals) goes there, after the result is set."""
     cpu = cast("X86Cpu", k.cpu)
-    if fault.kind == "int" and fault.intno == 0x80:
-        nr = cpu.reg(X.UC_X86_REG_EAX)
-        regs = (
-            X.UC_X86_REG_EBX,
-            X.UC_X86_REG_ECX,
-            X.UC_X86_REG_EDX,
-            X.UC_X86_REG_ESI,
-            X.UC_X86_REG_EDI,
-            X.UC_X86_REG_EBP,
-        )
-        args = [cpu.reg(r) for r in regs]
-        if nr == 243:
-            result = _set_thread_area(k, args[0])
-        else:
-            result = syscalls.dispatch(k, SYSCALL_NAMES.get(nr), nr, args)
-        if result is syscalls.RESTART:  # blocked: run `int $0x80` again when woken
-            cpu.pc = cpu.pc - 2
-        else:
-            cpu.uc.reg_write(X.UC_X86_REG_EAX, result & 0xFFFF_FFFF)
-        exit_to_user_mode(k, result is syscalls.RESTART)
+    nr, *args = cpu.reg_batch(_SYSCALL_REGS)
+    if nr == 243:
+        result = _set_thread_area(k, args[0])
+    else:
+        result = syscalls.dispatch(k, SYSCALL_NAMES.get(nr), nr, args)
+    if result is syscalls.RESTART:  # blocked: run `int $0x80` again when woken
+        cpu.pc = cpu.pc - 2
+    else:
+        cpu.reg_write_fast(X.UC_X86_REG_EAX, result & 0xFFFF_FFFF)
+    exit_to_user_mode(k, result is syscalls.RESTART)
+
+
+def handle_fault(k: Kernel, fault: Fault) -> None:
+    from emulator.kernel.process import SIGSEGV, deliver_fault_signal, processes
+
+    if is_syscall(fault):
+        handle_syscall(k)
         return
     if fault.kind == "int" and fault.intno == 14:
         status = fault.status or 0
-        if not processes(k).handle_user_fault(fault.addr, bool(status & 2), bool(status & 16)):
+        sig = processes(k).handle_user_fault(fault.addr, bool(status & 2), bool(status & 16))
+        if not sig:
             return
-        if not deliver_fault_signal(k, SIGSEGV, fault.addr):
-            kill(k, SIGSEGV, fault.addr, status | 4)
+        if not deliver_fault_signal(k, sig, fault.addr):
+            kill(k, sig, fault.addr, status | 4)
         return
     if fault.kind in ("data", "prefetch"):
         if not deliver_fault_signal(k, 7, fault.addr, 2):  # SIGBUS BUS_ADRERR
