@@ -200,12 +200,10 @@ def exit_to_user_mode(k: Kernel, restarting: bool = False) -> None:
     """The system-call exit: deliver pending signals to the current task (arch_do_signal_or_
     restart). `restarting`: the call slept or would have (syscalls.RESTART; the PC is back on
     the trapping instruction)."""
-    task = processes(k).current
-    if task is None:
-        return
+    task = k.subsystems["process"].current
+    if task is None or not task.pending & ~task.blocked or task.state != "running":
+        return  # (the fast path: one test per system call)
     kind, task.restart_kind = task.restart_kind, ERESTARTSYS
-    if task.state != "running" or not signal_pending(task):
-        return
     do_signal(k, task, kind if restarting else None)
 
 
