@@ -24,6 +24,7 @@ at once; pid 1 is the user's program, not an init, so it can be killed by a sign
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -375,7 +376,22 @@ def sys_rt_sigpending(k: Kernel, task: Task, a: list[int]) -> int:
 @syscall("rt_sigreturn")
 def sys_rt_sigreturn(k: Kernel, task: Task, a: list[int]) -> int:
     """Restore the registers and mask a handler's frame saved (the arch reads the frame)."""
-    ret = int(k.arch_entry.rt_sigreturn(k, task))
+    return _sigreturn(k, task, k.arch_entry.rt_sigreturn)
+
+
+@syscall("sigreturn")
+def sys_sigreturn(k: Kernel, task: Task, a: list[int]) -> int:
+    """The same for a handler without SA_SIGINFO (its frame has no siginfo)."""
+    return _sigreturn(k, task, k.arch_entry.sigreturn)
+
+
+def _sigreturn(k: Kernel, task: Task, restore: Callable[[Kernel, Task], int]) -> int:
+    """A frame that cannot be read is `badframe`: force_sig(SIGSEGV)."""
+    try:
+        ret = int(restore(k, task))
+    except Efault:
+        processes(k).do_exit(task, 128 + SIGSEGV, SIGSEGV)
+        return 0
     task.blocked &= ~SIG_KERNEL_ONLY_MASK
     return ret
 

@@ -53,6 +53,15 @@ static void on_chld(int sig, siginfo_t *info, void *uc)
     chld_code = info->si_code;
 }
 
+static volatile int plain_hits, plain_blocked;
+static void on_plain(int sig) /* no SA_SIGINFO: the old frame, and sigreturn */
+{
+    sigset_t now;
+    sigprocmask(SIG_BLOCK, NULL, &now);
+    plain_hits += sig;
+    plain_blocked = sigismember(&now, sig);
+}
+
 static void handle(int sig, void (*fn)(int, siginfo_t *, void *), int flags)
 {
     struct sigaction sa;
@@ -131,6 +140,18 @@ int main(int argc, char **argv)
     struct sigaction cur;
     sigaction(SIGUSR2, NULL, &cur);
     printf("SA_RESETHAND: handler now default %d\n", cur.sa_handler == SIG_DFL);
+
+    /* a handler without SA_SIGINFO; the mask's high word survives its return */
+    sigset_t high;
+    sigemptyset(&high);
+    sigaddset(&high, 40);
+    sigprocmask(SIG_BLOCK, &high, NULL);
+    signal(SIGUSR2, on_plain);
+    raise(SIGUSR2);
+    raise(SIGUSR2);
+    sigprocmask(SIG_UNBLOCK, &high, &pend);
+    printf("plain handler: %d, blocked inside %d, mask kept %d\n", plain_hits, plain_blocked,
+           sigismember(&pend, 40) && !sigismember(&pend, SIGUSR2));
 
     /* ignored: explicitly, and by default */
     signal(SIGUSR2, SIG_IGN);

@@ -32,6 +32,7 @@ unblocked: hits 1, pending 0
 SA_NODEFER: max depth 2, runs 2
 deferred: max depth 1, runs 2
 SA_RESETHAND: handler now default 1
+plain handler: 24, blocked inside 1, mask kept 1
 ignored: alive, hits 0
 child SIGTERM: killed by signal 15
 child SIGKILL: killed by signal 9
@@ -224,3 +225,23 @@ def test_a_bare_metal_image_run_as_a_linux_program_dies_of_sigill_at_its_first_m
     assert status == 128 + 4
     assert "[1]: illegal instruction at 60000054 ip 60000054 " in err
     assert "fffff000" not in err
+
+
+BUSYBOX_SCRIPT = (
+    'trap "echo got USR1" USR1; kill -USR1 $$; echo after; yes | head -2; '
+    '( while :; do :; done ) & p=$!; kill $p; wait $p; echo "status $?"; '
+    'trap "echo child done" CHLD; true & wait; echo done'
+)
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_busybox_sh_traps_kills_and_waits_for_jobs(capsys, arch):
+    """glibc's handlers without SA_SIGINFO return through sigreturn; SIGPIPE ends `yes`;
+    a killed background job's status is 128 + SIGTERM; SIGCHLD runs its trap."""
+    from firmware.busybox import busybox
+
+    status = main(["run", "--board", arch, str(busybox(arch)), "sh", "-c", BUSYBOX_SCRIPT])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert out == "got USR1\nafter\ny\ny\nTerminated\nstatus 143\nchild done\ndone\n"
+    assert "sigreturn" not in err

@@ -199,6 +199,7 @@ def kill(k: Kernel, signal: int, addr: int, error: int) -> None:
 UC_MCONTEXT = 128 + 20  # siginfo, then ucontext's uc_flags, uc_link, uc_stack
 UC_SIGMASK = 128 + 104
 RT_SIGFRAME_SIZE = 128 + 744
+SIGFRAME_SIZE = 744  # struct sigframe: the ucontext and retcode
 _GPRS = [A.UC_ARM_REG_R0 + i for i in range(13)]  # r0..r10, fp (r11), ip (r12)
 
 
@@ -211,13 +212,15 @@ def setup_rt_frame(
     k: Kernel, task: Task, act: KSigaction, sig: int, info: bytes, saved_mask: int
 ) -> None:
     """Push an rt_sigframe (siginfo, ucontext with uc_stack, sigcontext and the mask to
-    restore) below the user stack, or on the alternate stack, and enter the handler."""
-    from emulator.kernel.signal import save_altstack, sigsp
+    restore) below the user stack, or on the alternate stack, and enter the handler; for a
+    handler without SA_SIGINFO the frame is a sigframe (no siginfo, and r0 is all it gets)."""
+    from emulator.kernel.signal import SA_SIGINFO, save_altstack, sigsp
     from emulator.kernel.syscalls import copy_to_user
 
     cpu = cast("ArmCpu", k.cpu)
     sp = cpu.reg_fast(A.UC_ARM_REG_SP)
-    frame = (sigsp(task, act, sp) - RT_SIGFRAME_SIZE) & ~7
+    rt = bool(act.flags & SA_SIGINFO)
+    frame = (sigsp(task, act, sp) - (RT_SIGFRAME_SIZE if rt else SIGFRAME_SIZE)) & ~7
     regs = [cpu.reg_fast(r) for r in _GPRS]
     code, addr = struct.unpack_from("<iI", info, 8)
     fault = sig in (4, 5, 7, 8, 11)
@@ -235,11 +238,12 @@ def setup_rt_frame(
     )
     uc = struct.pack("<II", 0, 0) + save_altstack(task, sp) + mcontext
     uc += struct.pack("<Q", saved_mask)
-    copy_to_user(k, frame, info + uc.ljust(744, b"\0"))
+    copy_to_user(k, frame, (info if rt else b"") + uc.ljust(SIGFRAME_SIZE, b"\0"))
     handler = act.handler
     cpu.uc.reg_write(A.UC_ARM_REG_R0, sig)
-    cpu.uc.reg_write(A.UC_ARM_REG_R1, frame)
-    cpu.uc.reg_write(A.UC_ARM_REG_R2, frame + 128)
+    if rt:
+        cpu.uc.reg_write(A.UC_ARM_REG_R1, frame)
+        cpu.uc.reg_write(A.UC_ARM_REG_R2, frame + 128)
     cpu.uc.reg_write(A.UC_ARM_REG_SP, frame)
     cpu.uc.reg_write(A.UC_ARM_REG_LR, act.restorer)
     cpsr = cpu.cpsr & ~(CPSR_T | 0x0600_FC00)
@@ -249,10 +253,22 @@ def setup_rt_frame(
 
 def rt_sigreturn(k: Kernel, task: Task) -> int:
     """Restore what setup_rt_frame saved (sp points at the frame); the result is r0."""
-    from emulator.kernel.syscalls import copy_from_user
+    return _restore_sigframe(k, task, 128)
+
+
+def sigreturn(k: Kernel, task: Task) -> int:
+    """sys_sigreturn: the same for a sigframe (sp points at its ucontext)."""
+    return _restore_sigframe(k, task, 0)
+
+
+def _restore_sigframe(k: Kernel, task: Task, uc_offset: int) -> int:
+    """restore_sigframe(); a frame that is not 8-byte aligned is bad (-EFAULT: SIGSEGV)."""
+    from emulator.kernel.syscalls import Efault, copy_from_user
 
     cpu = cast("ArmCpu", k.cpu)
-    frame = cpu.reg_fast(A.UC_ARM_REG_SP)
+    frame = cpu.reg_fast(A.UC_ARM_REG_SP) + uc_offset - 128
+    if frame & 7:
+        raise Efault
     words = struct.unpack("<21I", copy_from_user(k, frame + UC_MCONTEXT, 84))
     (mask,) = struct.unpack("<Q", copy_from_user(k, frame + UC_SIGMASK, 8))
     task.blocked = mask

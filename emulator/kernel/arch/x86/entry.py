@@ -302,6 +302,11 @@ def kill(k: Kernel, signal: int, addr: int, error: int) -> None:
 
 UC_OFFSET = 16 + 128  # pretcode, sig, pinfo, puc, then siginfo
 RT_SIGFRAME_SIZE = UC_OFFSET + 116 + 8
+# struct sigframe (no SA_SIGINFO): pretcode, sig, sigcontext, the unused 624-byte
+# _fpstate_32, extramask[1] (the mask's high word), retcode[8]
+SC_OFFSET, EXTRAMASK_OFFSET, SIGFRAME_SIZE = 8, 8 + 88 + 624, 8 + 88 + 624 + 4 + 8
+#: popl %eax; movl $__NR_sigreturn, %eax; int $0x80 (only for old debuggers: SA_RESTORER)
+SIGFRAME_RETCODE = bytes.fromhex("58b877000000cd80")
 _SIGCONTEXT_REGS = (
     X.UC_X86_REG_EDI,
     X.UC_X86_REG_ESI,
@@ -323,13 +328,15 @@ def setup_rt_frame(
     k: Kernel, task: Task, act: KSigaction, sig: int, info: bytes, saved_mask: int
 ) -> None:
     """Push an i386 rt_sigframe (on the alternate stack for SA_ONSTACK) and enter the
-    handler (args on the stack and in regs)."""
-    from emulator.kernel.signal import save_altstack, sigsp
+    handler (args on the stack and in regs); without SA_SIGINFO the frame is the old
+    sigframe that sigreturn reads (setup_frame)."""
+    from emulator.kernel.signal import SA_SIGINFO, save_altstack, sigsp
     from emulator.kernel.syscalls import copy_to_user
 
     cpu = cast("X86Cpu", k.cpu)
     sp = cpu.reg(X.UC_X86_REG_ESP)
-    frame = ((sigsp(task, act, sp) - RT_SIGFRAME_SIZE) & ~15) - 4
+    rt = bool(act.flags & SA_SIGINFO)
+    frame = ((sigsp(task, act, sp) - (RT_SIGFRAME_SIZE if rt else SIGFRAME_SIZE)) & ~15) - 4
     segs = [
         cpu.reg(r) for r in (X.UC_X86_REG_GS, X.UC_X86_REG_FS, X.UC_X86_REG_ES, X.UC_X86_REG_DS)
     ]
@@ -352,14 +359,19 @@ def setup_rt_frame(
         saved_mask & 0xFFFF_FFFF,
         addr if sig == 11 else 0,
     )
-    uc = struct.pack("<II", 0, 0) + save_altstack(task, sp) + sigcontext
-    uc += struct.pack("<Q", saved_mask)
-    head = struct.pack("<IiII", act.restorer, sig, frame + 16, frame + UC_OFFSET)
-    copy_to_user(k, frame, head + info + uc)
+    if rt:
+        uc = struct.pack("<II", 0, 0) + save_altstack(task, sp) + sigcontext
+        uc += struct.pack("<Q", saved_mask)
+        head = struct.pack("<IiII", act.restorer, sig, frame + 16, frame + UC_OFFSET)
+        copy_to_user(k, frame, head + info + uc)
+    else:
+        tail = struct.pack("<I", saved_mask >> 32) + SIGFRAME_RETCODE
+        head = struct.pack("<Ii", act.restorer, sig) + sigcontext
+        copy_to_user(k, frame, head + bytes(624) + tail)
     cpu.uc.reg_write(X.UC_X86_REG_ESP, frame)
     cpu.uc.reg_write(X.UC_X86_REG_EAX, sig)
-    cpu.uc.reg_write(X.UC_X86_REG_EDX, frame + 16)
-    cpu.uc.reg_write(X.UC_X86_REG_ECX, frame + UC_OFFSET)
+    cpu.uc.reg_write(X.UC_X86_REG_EDX, frame + 16 if rt else 0)
+    cpu.uc.reg_write(X.UC_X86_REG_ECX, frame + UC_OFFSET if rt else 0)
     cpu.uc.reg_write(X.UC_X86_REG_EFLAGS, cpu.reg(X.UC_X86_REG_EFLAGS) & ~0x100)
     cpu.pc = act.handler
 
@@ -372,6 +384,24 @@ def rt_sigreturn(k: Kernel, task: Task) -> int:
     frame = cpu.reg(X.UC_X86_REG_ESP) - 4
     words = struct.unpack("<22I", copy_from_user(k, frame + UC_OFFSET + 20, 88))
     (mask,) = struct.unpack("<Q", copy_from_user(k, frame + UC_OFFSET + 108, 8))
+    return _restore_sigcontext(k, task, words, mask)
+
+
+def sigreturn(k: Kernel, task: Task) -> int:
+    """sys_sigreturn: the restorer popped pretcode and sig, so the sigframe is 8 below esp;
+    the mask is sigcontext's oldmask and extramask."""
+    from emulator.kernel.syscalls import copy_from_user
+
+    cpu = cast("X86Cpu", k.cpu)
+    frame = cpu.reg(X.UC_X86_REG_ESP) - 8
+    words = struct.unpack("<22I", copy_from_user(k, frame + SC_OFFSET, 88))
+    (high,) = struct.unpack("<I", copy_from_user(k, frame + EXTRAMASK_OFFSET, 4))
+    return _restore_sigcontext(k, task, words, words[20] | high << 32)
+
+
+def _restore_sigcontext(k: Kernel, task: Task, words: tuple[int, ...], mask: int) -> int:
+    """restore_sigcontext(): the general registers, the user-changeable flags, eip."""
+    cpu = cast("X86Cpu", k.cpu)
     task.blocked = mask
     for reg, value in zip(_SIGCONTEXT_REGS, words[4:12], strict=True):
         cpu.uc.reg_write(reg, value)
