@@ -8,8 +8,9 @@ heap and the ELF's bss), file-backed ELF segments are copied in at exec. A fault
 VMA, or against a VMA's protection, is SIGSEGV; the process then ends with Linux's
 `show_signal_msg` line and the status 128 + signal, as a shell would report it.
 
-Not modelled yet (the user-space issue continues): fork/exec of other programs, signals
-delivered to handlers, file-backed mmap, copy-on-write, swapping.
+Signals (handlers, pending and blocked sets, sigaltstack) live in emulator/kernel/signal.py;
+a task's fields for them, its process group and session are here, as are exit (SIGCHLD to
+the parent, orphans re-parented to pid 1) and wait. Not modelled: swapping, threads.
 """
 
 from __future__ import annotations
