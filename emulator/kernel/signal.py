@@ -325,51 +325,50 @@ def sys_sigaltstack(k: Kernel, task: Task, a: list[int]) -> int:
 
 @syscall("rt_sigaction")
 def sys_rt_sigaction(k: Kernel, task: Task, a: list[int]) -> int:
+    """do_sigaction(): the new action is read first (-EFAULT changes nothing), the old one
+    written last; SIG_IGN, or a default that ignores, discards a pending signal."""
     sig, act, oact = a[0], a[1], a[2]
-    if not 1 <= sig <= _NSIG or (act and sigmask(sig) & SIG_KERNEL_ONLY_MASK):
+    if a[3] != 8 or not 1 <= sig <= _NSIG or (act and sigmask(sig) & SIG_KERNEL_ONLY_MASK):
         return -EINVAL
-    table = task.sighand
-    old = table.get(sig, KSigaction())
-    try:
-        if act:
-            handler, flags, restorer, mask = struct.unpack("<IIIQ", copy_from_user(k, act, 20))
-        if oact:
-            copy_to_user(
-                k, oact, struct.pack("<IIIQ", old.handler, old.flags, old.restorer, old.mask)
-            )
-    except Efault:
-        return -14
+    old = task.sighand.get(sig, KSigaction())
     if act:
-        table[sig] = KSigaction(handler, flags, restorer, mask & ~SIG_KERNEL_ONLY_MASK)
-        if sig_ignored(task, sig) or (handler == SIG_IGN):
-            task.pending &= ~sigmask(sig)  # POSIX: setting SIG_IGN discards a pending one
+        handler, flags, restorer, mask = struct.unpack("<IIIQ", copy_from_user(k, act, 20))
+        task.sighand[sig] = KSigaction(handler, flags, restorer, mask & ~SIG_KERNEL_ONLY_MASK)
+        if handler == SIG_IGN or (handler == SIG_DFL and sigmask(sig) & SIG_KERNEL_IGNORE_MASK):
+            task.pending &= ~sigmask(sig)
             task.pending_info.pop(sig, None)
+    if oact:
+        copy_to_user(k, oact, struct.pack("<IIIQ", old.handler, old.flags, old.restorer, old.mask))
     return 0
 
 
 @syscall("rt_sigprocmask")
 def sys_rt_sigprocmask(k: Kernel, task: Task, a: list[int]) -> int:
     how, nset, oset = a[0], a[1], a[2]
-    blocked = task.blocked
+    if a[3] != 8:
+        return -EINVAL
+    old = task.blocked
     if nset:
         (new,) = struct.unpack("<Q", copy_from_user(k, nset, 8))
         if how == SIG_BLOCK:
-            blocked |= new
+            blocked = old | new
         elif how == SIG_UNBLOCK:
-            blocked &= ~new
+            blocked = old & ~new
         elif how == SIG_SETMASK:
             blocked = new
         else:
             return -EINVAL
+        task.blocked = blocked & ~SIG_KERNEL_ONLY_MASK
     if oset:
-        copy_to_user(k, oset, struct.pack("<Q", task.blocked))
-    task.blocked = blocked & ~SIG_KERNEL_ONLY_MASK
+        copy_to_user(k, oset, struct.pack("<Q", old))
     return 0
 
 
 @syscall("rt_sigpending")
 def sys_rt_sigpending(k: Kernel, task: Task, a: list[int]) -> int:
-    copy_to_user(k, a[0], struct.pack("<Q", task.pending & task.blocked))
+    if a[1] > 8:
+        return -EINVAL
+    copy_to_user(k, a[0], struct.pack("<Q", task.pending & task.blocked)[: a[1]])
     return 0
 
 
@@ -408,6 +407,8 @@ def sys_pause(k: Kernel, task: Task, a: list[int]) -> object:
 def sys_rt_sigsuspend(k: Kernel, task: Task, a: list[int]) -> object:
     """Replace the mask until a signal arrives; the handler's frame saves the old mask, so
     the old mask is back when the handler returns."""
+    if a[1] != 8:
+        return -EINVAL
     (new,) = struct.unpack("<Q", copy_from_user(k, a[0], 8))
     if task.saved_sigmask is None:
         task.saved_sigmask = task.blocked
@@ -421,6 +422,8 @@ def _sigtimedwait(k: Kernel, task: Task, a: list[int], ts_fmt: str) -> int | obj
     """rt_sigtimedwait: take one of the signals in the set; sleep for one unless the timeout
     is zero (-EAGAIN). A non-zero timeout with nothing else to run is the same -EAGAIN after
     virtual time moves on by it."""
+    if a[3] != 8:
+        return -EINVAL
     (these,) = struct.unpack("<Q", copy_from_user(k, a[0], 8))
     these &= ~SIG_KERNEL_ONLY_MASK
     got = dequeue_signal(task, these)

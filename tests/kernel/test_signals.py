@@ -201,7 +201,18 @@ def _wild_output(arch: str) -> str:
         "readlink(kernel)",
         "execve(NULL)",
     ]
+    calls += ["sigaltstack(kernel)", "rt_sigsuspend(kernel)", "rt_sigpending(kernel)"]
+    calls += ["rt_sigprocmask(kernel)"]
     out += "".join(f"{c} = -1 errno 14\n" for c in calls)
+    for c, errno in [
+        ("rt_sigprocmask(how 99)", 22),
+        ("rt_sigprocmask(size 4)", 22),
+        ("sigaction(SIGKILL)", 22),
+        ("sigaction(65)", 22),
+        ("kill(INT_MIN, 0)", 3),
+        ("tgkill(-1, 1, 0)", 22),
+    ]:
+        out += f"{c} = -1 errno {errno}\n"
     return out + "kill(self, 0) = 0 errno 0\nstill standing\n"
 
 
