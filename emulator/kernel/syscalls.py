@@ -475,10 +475,11 @@ def sys_time(k: Kernel, task: Task, a: list[int]) -> int:
 @syscall("prlimit64")
 def sys_prlimit64(k: Kernel, task: Task, a: list[int]) -> int:
     """Limits are not enforced; report what Linux's defaults are (RLIMIT_STACK 8 MiB,
-    RLIMIT_NOFILE 1024, the rest unlimited)."""
+    RLIMIT_CORE 0 — no core dumps, so WCOREDUMP stays clear —, RLIMIT_NOFILE 1024, the rest
+    unlimited)."""
     if a[3]:
         resource = a[1]
-        limit = {3: (8 << 20, (1 << 64) - 1), 7: (1024, 4096)}.get(
+        limit = {3: (8 << 20, (1 << 64) - 1), 4: (0, (1 << 64) - 1), 7: (1024, 4096)}.get(
             resource, ((1 << 64) - 1, (1 << 64) - 1)
         )
         copy_to_user(k, a[3], struct.pack("<QQ", *limit))
@@ -487,7 +488,9 @@ def sys_prlimit64(k: Kernel, task: Task, a: list[int]) -> int:
 
 @syscall("ugetrlimit")
 def sys_ugetrlimit(k: Kernel, task: Task, a: list[int]) -> int:
-    limit = {3: (8 << 20, 0xFFFF_FFFF), 7: (1024, 4096)}.get(a[0], (0xFFFF_FFFF, 0xFFFF_FFFF))
+    limit = {3: (8 << 20, 0xFFFF_FFFF), 4: (0, 0xFFFF_FFFF), 7: (1024, 4096)}.get(
+        a[0], (0xFFFF_FFFF, 0xFFFF_FFFF)
+    )
     copy_to_user(k, a[1], struct.pack("<II", *limit))
     return 0
 

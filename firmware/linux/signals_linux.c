@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -301,6 +302,9 @@ int main(int argc, char **argv)
     }
     waitpid(c, &st, 0);
     status_line("child abort()", st);
+    struct rlimit core;
+    getrlimit(RLIMIT_CORE, &core);
+    printf("core dumped %d, RLIMIT_CORE %ld\n", WCOREDUMP(st) != 0, (long)core.rlim_cur);
 
     /* sigtimedwait takes a blocked signal without running the handler */
     kill(me, SIGUSR1);

@@ -45,6 +45,7 @@ nanosleep interrupted: -1 errno 4, hits 1, time left 4.9-5 s 1
 nanosleep beside a sleeping child: 0, slept 20-21 ms 1
 sigsuspend: -1 errno 4, hits 1, mask restored 1
 child abort(): killed by signal 6
+core dumped 0, RLIMIT_CORE 0
 sigtimedwait: 10, si_pid is me 1, hits 0
 sigtimedwait empty: -1 errno 11
 child writing to a closed pipe: killed by signal 13
