@@ -119,6 +119,13 @@ int main(int argc, char **argv)
     kill(me, SIGUSR1); /* a standard signal is pending once */
     sigpending(&pend);
     printf("blocked: hits %d, pending %d\n", hits, sigismember(&pend, SIGUSR1));
+    char status[2048];
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f && fgets(status, sizeof status, f))
+        if (strncmp(status, "Sig", 3) == 0 || strncmp(status, "ShdPnd", 6) == 0)
+            printf("  %s", status);
+    if (f)
+        fclose(f);
     sigprocmask(SIG_SETMASK, &old, NULL);
     sigpending(&pend);
     printf("unblocked: hits %d, pending %d\n", hits, sigismember(&pend, SIGUSR1));

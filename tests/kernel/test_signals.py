@@ -28,6 +28,11 @@ tgkill wrong tgid: -1 errno 3
 kill missing pid: -1 errno 3; kill(self, 0) = 0
 kill bad signal: -1 errno 22
 blocked: hits 0, pending 1
+  SigPnd:\t0000000000000000
+  ShdPnd:\t0000000000000200
+  SigBlk:\t0000000000000200
+  SigIgn:\t0000000000000000
+  SigCgt:\t0000000000000200
 unblocked: hits 1, pending 0
 SA_NODEFER: max depth 2, runs 2
 deferred: max depth 1, runs 2

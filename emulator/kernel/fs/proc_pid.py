@@ -109,12 +109,19 @@ def show_status(k: Kernel, task: Task) -> str:
     mm = task.mm
     kb = PAGE_SIZE // 1024
     vsize = sum(v.end - v.start for v in mm.vmas) // 1024
+    ppid = task.parent.pid if task.parent is not None else 0
+    # task_sig(): one set of pending signals per process (shown as shared), the handlers
+    ignored = sum(1 << (s - 1) for s, act in task.sighand.items() if act.handler == 1)
+    caught = sum(1 << (s - 1) for s, act in task.sighand.items() if act.handler > 1)
     return (
         f"Name:\t{task.comm}\nUmask:\t0022\nState:\tR (running)\nTgid:\t{task.pid}\n"
-        f"Ngid:\t0\nPid:\t{task.pid}\nPPid:\t0\nTracerPid:\t0\nUid:\t0\t0\t0\t0\n"
+        f"Ngid:\t0\nPid:\t{task.pid}\nPPid:\t{ppid}\nTracerPid:\t0\nUid:\t0\t0\t0\t0\n"
         f"Gid:\t0\t0\t0\t0\nFDSize:\t64\nGroups:\t\nVmPeak:\t{vsize:8d} kB\n"
         f"VmSize:\t{vsize:8d} kB\nVmRSS:\t{len(mm.pages) * kb:8d} kB\n"
         f"VmData:\t{(mm.brk - mm.start_brk) // 1024:8d} kB\nThreads:\t1\n"
+        f"SigPnd:\t{0:016x}\n"
+        f"ShdPnd:\t{task.pending:016x}\nSigBlk:\t{task.blocked:016x}\n"
+        f"SigIgn:\t{ignored:016x}\nSigCgt:\t{caught:016x}\n"
     )
 
 
