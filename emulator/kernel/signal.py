@@ -1,7 +1,9 @@
 """Signals (kernel/signal.c, kernel/entry/common.c): sigaction, the blocked mask, pending
 signals per task, sending (kill, tkill, tgkill, the kernel's own SIGCHLD/SIGPIPE), and delivery
-on return to user space: a handler through the architecture's real rt_sigframe (SA_SIGINFO,
-SA_RESTART, SA_NODEFER, SA_RESETHAND, SA_ONSTACK with sigaltstack), or the default action.
+on return to user space: a handler through the architecture's real frame (rt_sigframe for
+SA_SIGINFO, the old sigframe and sigreturn otherwise; SA_RESTART, SA_NODEFER, SA_RESETHAND,
+SA_ONSTACK with sigaltstack), or the default action. Fault signals (force_sig_fault) run their
+handler at once, or kill if it is missing, blocked or ignored.
 
 Design. A task has a pending bit set and a siginfo per pending signal (standard signals
 coalesce; real-time signals are not queued more than once either — a deviation). Sending sets
@@ -10,8 +12,10 @@ when woken" (syscalls.RESTART), so an interruptible sleep is: `ProcessManager.bl
 to sleep when a signal is pending, the call comes back as RESTART, and the system-call exit
 (`exit_to_user_mode`) decides, as Linux's handle_signal/restart logic does, whether the call
 returns -EINTR (a handler runs, no SA_RESTART; always for pause/sigsuspend), or is restarted
-(SA_RESTART, or no handler ran). A task resumed by the scheduler outside a system call (a new
-child) gets its signals when it resumes.
+(SA_RESTART, or no handler ran). nanosleep reports -EINTR itself, with the time left. A task
+resumed by the scheduler outside a system call (a new child, one that yielded) gets its
+signals when it resumes. Not modelled: sigreturn restoring uc_stack (restore_altstack),
+rt_sigqueueinfo, signalfd, itimers/alarm.
 
 Default actions follow Linux's sig_kernel_* sets: SIGCHLD, SIGWINCH, SIGURG and SIGCONT are
 ignored (and never queued while ignored); the others terminate with wait status = signal and
@@ -58,7 +62,7 @@ MINSIGSTKSZ = 2048
 # si_code values (include/uapi/asm-generic/siginfo.h)
 SI_USER, SI_KERNEL, SI_TKILL = 0, 0x80, -6
 SEGV_MAPERR, SEGV_ACCERR = 1, 2
-ILL_ILLOPC, ILL_ILLOPN, ILL_PRVOPC = 1, 2, 5
+ILL_ILLOPC, ILL_ILLOPN = 1, 2
 FPE_INTDIV = 1
 TRAP_BRKPT = 1
 BUS_ADRERR = 2
@@ -66,7 +70,7 @@ CLD_EXITED, CLD_KILLED = 1, 2
 SIGINFO_SIZE = 128
 
 # The restart kinds a sleeping system call leaves behind (include/linux/errno.h).
-ERESTARTSYS, ERESTARTNOHAND, ERESTART_RESTARTBLOCK = 512, 514, 516
+ERESTARTSYS, ERESTARTNOHAND = 512, 514
 
 
 def sigmask(sig: int) -> int:
@@ -90,10 +94,6 @@ class KSigaction:
     flags: int = 0
     restorer: int = 0
     mask: int = 0
-
-
-def actions(task: Task) -> dict[int, KSigaction]:
-    return task.sighand
 
 
 def siginfo(sig: int, code: int, addr: int) -> bytes:
@@ -122,10 +122,6 @@ def sig_ignored(task: Task, sig: int) -> bool:
     if handler == SIG_DFL:
         return bool(SIG_KERNEL_IGNORE_MASK & sigmask(sig))
     return handler == SIG_IGN
-
-
-def signal_pending(task: Task) -> bool:
-    return bool(task.pending & ~task.blocked)
 
 
 def send_signal(k: Kernel, sig: int, task: Task, info: bytes) -> None:

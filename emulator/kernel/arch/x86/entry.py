@@ -20,7 +20,16 @@ from unicorn import x86_const as X
 
 from emulator.kernel import syscalls
 from emulator.kernel.arch.x86.syscall_table import SYSCALL_TABLE
-from emulator.kernel.signal import exit_to_user_mode
+from emulator.kernel.signal import (
+    FPE_INTDIV,
+    ILL_ILLOPN,
+    SI_KERNEL,
+    SIGFPE,
+    SIGILL,
+    SIGTRAP,
+    TRAP_BRKPT,
+    exit_to_user_mode,
+)
 from emulator.mmu import MemType
 
 if TYPE_CHECKING:
@@ -284,9 +293,11 @@ def handle_fault(k: Kernel, fault: Fault) -> None:
     # do_trap()/do_error_trap(): #DE SIGFPE FPE_INTDIV, #UD SIGILL ILL_ILLOPN and int3
     # SIGTRAP at the instruction; #GP (a privileged instruction) SIGSEGV SI_KERNEL at 0
     intno = 6 if fault.kind == "undef" else fault.intno
-    signal, code, addr = {0: (8, 1, fault.pc), 3: (5, 1, fault.pc), 6: (4, 2, fault.pc)}.get(
-        intno, (SIGSEGV, 0x80, 0)
-    )
+    signal, code, addr = {
+        0: (SIGFPE, FPE_INTDIV, fault.pc),
+        3: (SIGTRAP, TRAP_BRKPT, fault.pc),
+        6: (SIGILL, ILL_ILLOPN, fault.pc),
+    }.get(intno, (SIGSEGV, SI_KERNEL, 0))
     if not deliver_fault_signal(k, signal, addr, code):
         kill(k, signal, fault.pc, 0)
 
