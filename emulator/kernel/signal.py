@@ -14,8 +14,7 @@ to sleep when a signal is pending, the call comes back as RESTART, and the syste
 returns -EINTR (a handler runs, no SA_RESTART; always for pause/sigsuspend), or is restarted
 (SA_RESTART, or no handler ran). nanosleep reports -EINTR itself, with the time left. A task
 resumed by the scheduler outside a system call (a new child, one that yielded) gets its
-signals when it resumes. Not modelled: sigreturn restoring uc_stack (restore_altstack),
-rt_sigqueueinfo, signalfd, itimers/alarm.
+signals when it resumes. Not modelled: rt_sigqueueinfo, signalfd, itimers/alarm.
 
 Default actions follow Linux's sig_kernel_* sets: SIGCHLD, SIGWINCH, SIGURG and SIGCONT are
 ignored (and never queued while ignored); the others terminate with wait status = signal and
@@ -293,6 +292,27 @@ def save_altstack(task: Task, sp: int) -> bytes:
     return struct.pack("<IiI", task.sas_ss_sp, sas_ss_flags(task, sp), task.sas_ss_size)
 
 
+def do_sigaltstack(task: Task, ss: bytes, sp: int) -> int:
+    """Install the stack_t `ss` for a task whose stack pointer is `sp` (0 or -errno)."""
+    ss_sp, flags, size = struct.unpack("<IiI", ss)
+    if on_sig_stack(task, sp):
+        return -EPERM
+    if flags not in (0, SS_ONSTACK, SS_DISABLE):
+        return -EINVAL
+    if flags == SS_DISABLE:
+        ss_sp = size = 0
+    elif size < MINSIGSTKSZ:
+        return -ENOMEM
+    task.sas_ss_sp, task.sas_ss_size = ss_sp, size
+    return 0
+
+
+def restore_altstack(task: Task, ss: bytes, sp: int) -> None:
+    """rt_sigreturn: the frame's uc_stack becomes the alternate stack again (errors other
+    than -EFAULT are squashed, as in Linux)."""
+    do_sigaltstack(task, ss, sp)
+
+
 @syscall("sigaltstack")
 def sys_sigaltstack(k: Kernel, task: Task, a: list[int]) -> int:
     """do_sigaltstack(): -EPERM while running on the stack, SS_DISABLE or a size of at least
@@ -301,16 +321,9 @@ def sys_sigaltstack(k: Kernel, task: Task, a: list[int]) -> int:
     uss, uoss = a[0], a[1]
     old = save_altstack(task, sp)
     if uss:
-        ss_sp, flags, size = struct.unpack("<IiI", copy_from_user(k, uss, 12))
-        if on_sig_stack(task, sp):
-            return -EPERM
-        if flags not in (0, SS_ONSTACK, SS_DISABLE):
-            return -EINVAL
-        if flags == SS_DISABLE:
-            ss_sp = size = 0
-        elif size < MINSIGSTKSZ:
-            return -ENOMEM
-        task.sas_ss_sp, task.sas_ss_size = ss_sp, size
+        err = do_sigaltstack(task, copy_from_user(k, uss, 12), sp)
+        if err:
+            return err
     if uoss:
         copy_to_user(k, uoss, old)
     return 0

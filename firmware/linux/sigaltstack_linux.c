@@ -23,7 +23,7 @@ static void on_usr(int sig, siginfo_t *info, void *ucv)
 {
     ucontext_t *uc = ucv;
     int local;
-    stack_t cur, change = {.ss_sp = alt, .ss_size = ALT_SIZE};
+    stack_t cur, change = {.ss_sp = alt, .ss_size = ALT_SIZE / 2};
     (void)info;
     sigaltstack(NULL, &cur);
     errno = 0;
@@ -87,6 +87,8 @@ int main(void)
     handle(SIGUSR2, on_usr, 0);
     raise(SIGUSR1);
     raise(SIGUSR2);
+    sigaltstack(NULL, &old); /* rt_sigreturn put the frame's uc_stack back */
+    printf("after the handlers: ss_size %d\n", (int)old.ss_size);
 
     pid_t c = fork();
     if (c == 0) {
@@ -105,5 +107,7 @@ int main(void)
     sigaltstack(NULL, &old);
     printf("disabled: %d, ss_flags %d, ss_size %d\n", r, old.ss_flags, (int)old.ss_size);
     raise(SIGUSR1); /* SA_ONSTACK without a stack: the ordinary stack */
+    sigaltstack(NULL, &old);
+    printf("after the handler: ss_flags %d, ss_size %d\n", old.ss_flags, (int)old.ss_size);
     return 0;
 }

@@ -91,11 +91,13 @@ bad flags: -1 errno 22
 set: 0, ss_sp ok 1, ss_flags 0, ss_size 65536
 signal 10: on the alternate stack 1, ss_flags 1, change: -1 errno 1, uc_stack 1/65536
 signal 12: on the alternate stack 0, ss_flags 0, change: 0 errno 0, uc_stack 1/65536
+after the handlers: ss_size 65536
 child: inherited ss_size 65536
 child: signal 11, si_code 1, handler on the alternate stack 1
 child exited 3
 disabled: 0, ss_flags 2, ss_size 0
 signal 10: on the alternate stack 0, ss_flags 2, change: 0 errno 0, uc_stack 0/0
+after the handler: ss_flags 2, ss_size 0
 """
 
 

@@ -281,4 +281,8 @@ def _restore_sigframe(k: Kernel, task: Task, uc_offset: int) -> int:
     user_cpsr = (cpsr & 0xF800_0000) | (cpsr & CPSR_T) | MODE_USR
     cpu.uc.reg_write(A.UC_ARM_REG_CPSR, user_cpsr)
     cpu.uc.reg_write(A.UC_ARM_REG_PC, pc | (1 if cpsr & CPSR_T else 0))
+    if uc_offset:  # rt_sigreturn: the frame's uc_stack is the alternate stack again
+        from emulator.kernel.signal import restore_altstack
+
+        restore_altstack(task, copy_from_user(k, frame + 128 + 8, 12), sp)
     return int(regs[0])

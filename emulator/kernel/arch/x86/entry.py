@@ -395,7 +395,12 @@ def rt_sigreturn(k: Kernel, task: Task) -> int:
     frame = cpu.reg(X.UC_X86_REG_ESP) - 4
     words = struct.unpack("<22I", copy_from_user(k, frame + UC_OFFSET + 20, 88))
     (mask,) = struct.unpack("<Q", copy_from_user(k, frame + UC_OFFSET + 108, 8))
-    return _restore_sigcontext(k, task, words, mask)
+    stack = copy_from_user(k, frame + UC_OFFSET + 8, 12)
+    ret = _restore_sigcontext(k, task, words, mask)
+    from emulator.kernel.signal import restore_altstack
+
+    restore_altstack(task, stack, words[7])  # uc_stack, checked against the restored esp
+    return ret
 
 
 def sigreturn(k: Kernel, task: Task) -> int:
