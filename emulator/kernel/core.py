@@ -130,6 +130,7 @@ class Kernel:
         then resources, the VFS and the character devices (importing a module registers its
         boot hook, so the imports fix the order)."""
         from emulator.kernel import (
+            pgrp,  # noqa: F401
             resource,  # noqa: F401
             signal,  # noqa: F401
         )

@@ -8,8 +8,9 @@ heap and the ELF's bss), file-backed ELF segments are copied in at exec. A fault
 VMA, or against a VMA's protection, is SIGSEGV; the process then ends with Linux's
 `show_signal_msg` line and the status 128 + signal, as a shell would report it.
 
-Not modelled yet (the user-space issue continues): fork/exec of other programs, signals
-delivered to handlers, file-backed mmap, copy-on-write, swapping.
+Signals (handlers, pending and blocked sets, sigaltstack) live in emulator/kernel/signal.py;
+a task's fields for them, its process group and session are here, as are exit (SIGCHLD to
+the parent, orphans re-parented to pid 1) and wait. Not modelled: swapping, threads.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from emulator.mmu import MemType
 if TYPE_CHECKING:
     from emulator.kernel.core import Kernel
     from emulator.kernel.mm.memory import VmOperationsStruct
+    from emulator.kernel.signal import KSigaction
     from emulator.loader import Image
 
 PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
@@ -134,6 +136,22 @@ class Task:
     state: str = "running"  # running, runnable, waiting, zombie
     context: object = None  # the saved CPU context while not running
     term_signal: int = 0  # the signal that killed it (wait status), else 0
+    # signals (emulator/kernel/signal.py): sighand, blocked, pending, sigaltstack
+    sighand: dict[int, KSigaction] = field(default_factory=dict)
+    blocked: int = 0
+    pending: int = 0
+    pending_info: dict[int, bytes] = field(default_factory=dict)  # siginfo per pending signal
+    saved_sigmask: int | None = None  # rt_sigsuspend's mask to restore
+    sigwait: int = 0  # rt_sigtimedwait's set: these wake the task even while blocked
+    restart_kind: int = 512  # how a sleeping system call restarts (ERESTARTSYS)
+    sas_ss_sp: int = 0
+    sas_ss_size: int = 0
+    # process group and session (kernel/sys.c); pid 1 leads both, as an init does
+    pgrp: int = 1
+    session: int = 1
+    did_exec: bool = False  # setpgid on a child that has exec'd is -EACCES
+    in_syscall: bool = False  # asleep in a system call that re-runs when it resumes
+    sleep_until: int | None = None  # nanosleep's end on the virtual clock
 
 
 class ProcessManager:
@@ -256,6 +274,10 @@ class ProcessManager:
             self.next_pid += 1
         else:
             task.mm, task.comm, task.exe = mm, comm, path
+            task.did_exec = True
+            from emulator.kernel.signal import flush_signal_handlers
+
+            flush_signal_handlers(task)
             files = getattr(task, "files", None)
             if files is not None:
                 files.do_close_on_exec()
@@ -375,6 +397,9 @@ class ProcessManager:
 
         copy_fs_struct(parent, child)
         child.cmdline = getattr(parent, "cmdline", b"")  # type: ignore[attr-defined]
+        from emulator.kernel.signal import copy_sighand
+
+        copy_sighand(parent, child)
         ctx = k.cpu.uc.context_save()
         ctx.reg_write(child_return_reg, 0)
         child.context = ctx
@@ -399,15 +424,50 @@ class ProcessManager:
         if task.pid == 1:
             self.kernel.machine.exit_status = code if not signal else 128 + signal
             return
+        from emulator.kernel.signal import autoreap, do_notify_parent
+
+        self.runqueue = [t for t in self.runqueue if t is not task]
+        self.forget_original_parent(task)
         parent = task.parent
         if parent is not None and parent.state == "waiting":
             parent.state = "runnable"
             self.runqueue.append(parent)
+        do_notify_parent(self.kernel, task)
+        if autoreap(task):
+            self.release_task(task)
         self.need_resched = True
 
+    def forget_original_parent(self, task: Task) -> None:
+        """kernel/exit.c: the children of an exiting task are re-parented to init (pid 1),
+        which is told of those already dead."""
+        from emulator.kernel.signal import autoreap, do_notify_parent
+
+        init = self.tasks.get(1)
+        for child in [t for t in self.tasks.values() if t.parent is task]:
+            child.parent = init
+            if child.state == "zombie" and init is not None:
+                if init.state == "waiting":
+                    init.state = "runnable"
+                    self.runqueue.append(init)
+                do_notify_parent(self.kernel, child)
+                if autoreap(child):
+                    self.release_task(child)
+
     def block(self, task: Task) -> None:
+        """An interruptible sleep: not entered while a signal is pending (the system call
+        then ends -EINTR or restarts, see signal.py)."""
+        if task.pending & (~task.blocked | task.sigwait):
+            return
         task.state = "waiting"
+        task.in_syscall = True
         self.need_resched = True
+
+    def yield_task(self, task: Task) -> None:
+        """sched_yield(): let the runnable tasks run first."""
+        if self.runqueue:
+            task.state = "runnable"
+            self.runqueue.append(task)
+            self.need_resched = True
 
     def schedule(self) -> None:
         """Switch to the next runnable task, if the current one cannot go on."""
@@ -433,11 +493,20 @@ class ProcessManager:
         uc = self.kernel.cpu.uc
         if cur is not None and cur.state != "zombie":
             cur.context = uc.context_save()
+        slept, nxt.in_syscall = nxt.in_syscall, False
         nxt.state = "running"
         self.current = nxt
         uc.context_restore(nxt.context)  # (the saved state includes a TTBR0 / CR3 ...)
         nxt.context = None
         self._switch_mm(nxt.mm)  # (... so the address space comes after)
+        if not slept and nxt.pending & ~nxt.blocked:
+            # back to user space outside a system call (a new child): signals first; one
+            # that slept re-runs its call, whose exit delivers them
+            from emulator.kernel.signal import do_signal
+
+            do_signal(self.kernel, nxt)
+            if nxt.state != "running":
+                self.schedule()
 
     def _switch_mm(self, mm: MmStruct) -> None:
         """switch_mm(), and the block counter's cache tag of the image that runs next."""
@@ -445,20 +514,28 @@ class ProcessManager:
         self.kernel.cpu.counter.tag = mm.code_tag
 
     def reap(self, parent: Task, pid: int) -> Task | None | int:
-        """A zombie child matching `pid` (-1: any); None if children live on; -ECHILD."""
+        """A zombie child matching `pid` (-1: any, 0: in the caller's group, < -1: in the
+        group -pid); None if children live on; -ECHILD."""
         children = [t for t in self.tasks.values() if t.parent is parent]
         if pid > 0:
             children = [t for t in children if t.pid == pid]
+        elif pid != -1:  # 0: the caller's process group; < -1: the group -pid
+            pgrp = parent.pgrp if pid == 0 else -pid
+            children = [t for t in children if t.pgrp == pgrp]
         if not children:
             return -10  # ECHILD
         for t in children:
             if t.state == "zombie":
-                del self.tasks[t.pid]
-                from emulator.kernel.fs.proc_fs import remove_proc_subtree
-
-                remove_proc_subtree(str(t.pid), kernel=self.kernel)
+                self.release_task(t)
                 return t
         return None
+
+    def release_task(self, t: Task) -> None:
+        """A zombie is gone: its pid and /proc/<pid> with it."""
+        del self.tasks[t.pid]
+        from emulator.kernel.fs.proc_fs import remove_proc_subtree
+
+        remove_proc_subtree(str(t.pid), kernel=self.kernel)
 
     # -- faults ----------------------------------------------------------------------------
 
@@ -551,20 +628,18 @@ def fatal_signal(k: Kernel, signal: int, addr: int, ip: int, sp: int, error: int
         k.machine.exit_status = 128 + signal
 
 
-def deliver_fault_signal(k: Kernel, signal: int, addr: int) -> bool:
-    """force_sig_fault(): run the task's handler for a fault's signal, if it has one (with
-    si_code SEGV_MAPERR for an address in no VMA, SEGV_ACCERR for one the VMA forbids)."""
-    from emulator.kernel.signal import SEGV_ACCERR, SEGV_MAPERR, handler_for
+def deliver_fault_signal(k: Kernel, signal: int, addr: int, code: int | None = None) -> bool:
+    """force_sig_fault(): run the task's handler for a fault's signal, if it has one (for
+    SIGSEGV with si_code SEGV_MAPERR for an address in no VMA, SEGV_ACCERR for one the VMA
+    forbids, unless `code` says otherwise)."""
+    from emulator.kernel.signal import SEGV_ACCERR, SEGV_MAPERR, force_sig_fault
 
     task = processes(k).current
     if task is None:
         return False
-    act = handler_for(task, signal)
-    if act is None:
-        return False
-    if signal == SIGBUS:
-        code = BUS_ADRERR
-    else:
-        code = SEGV_ACCERR if task.mm.find_vma(addr) is not None else SEGV_MAPERR
-    k.arch_entry.setup_rt_frame(k, task, act, signal, code, addr)
-    return True
+    if code is None:
+        if signal == SIGBUS:
+            code = BUS_ADRERR
+        else:
+            code = SEGV_ACCERR if task.mm.find_vma(addr) is not None else SEGV_MAPERR
+    return force_sig_fault(k, task, signal, code, addr)

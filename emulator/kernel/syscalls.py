@@ -31,7 +31,18 @@ from emulator.mmu import AccessType
 if TYPE_CHECKING:
     from emulator.kernel.core import Kernel
 
-EPERM, ENOENT, ESRCH, EBADF, ENOMEM, EFAULT, EINVAL, ENOTTY, ENOSYS = 1, 2, 3, 9, 12, 14, 22, 25, 38
+EPERM, ENOENT, ESRCH, EINTR, EBADF, ENOMEM, EFAULT, EINVAL, ENOTTY, ENOSYS = (
+    1,
+    2,
+    3,
+    4,
+    9,
+    12,
+    14,
+    22,
+    25,
+    38,
+)
 MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x10, 0x20
 MAP_FIXED_NOREPLACE = 0x100000
 
@@ -262,10 +273,15 @@ def sys_set_tid_address(k: Kernel, task: Task, a: list[int]) -> int:
 
 
 @syscall("set_robust_list")
-@syscall("sigaltstack")
-@syscall("sched_yield")
 def sys_accept(k: Kernel, task: Task, a: list[int]) -> int:
     """Calls whose effect the model does not need yet: succeed (documented)."""
+    return 0
+
+
+@syscall("sched_yield")
+def sys_sched_yield(k: Kernel, task: Task, a: list[int]) -> int:
+    """The caller goes to the back of the run queue behind every runnable task."""
+    processes(k).yield_task(task)
     return 0
 
 
@@ -408,25 +424,24 @@ def sys_gettimeofday(k: Kernel, task: Task, a: list[int]) -> int:
     return 0
 
 
-def _sleep_ns(k: Kernel, task: Task, ns: int) -> int | object:
+def _sleep_ns(k: Kernel, task: Task, ns: int, rmtp: int = 0, ts_fmt: str = "<II") -> int | object:
     """hrtimer_nanosleep(): the task sleeps until its deadline on virtual time (other tasks
     run meanwhile; with none, virtual time jumps ahead). The deadline is kept across the
-    call's restarts (kernel/wait.py)."""
-    from emulator.kernel.wait import (
-        finish_wait,
-        prepare_to_wait_event,
-        schedule_timeout,
-        task_deadline,
-    )
+    call's restarts (kernel/wait.py). A signal ends the sleep with -EINTR and the time left
+    in *rmtp; a handler never restarts it (-ERESTART_RESTARTBLOCK)."""
+    from emulator.kernel.wait import finish_wait, schedule_timeout, task_deadline
 
     deadline = task_deadline(task, max(0, ns), k)
     assert deadline is not None
-    if k.machine.clock.now() >= deadline:
+    left = deadline - k.machine.clock.now()
+    if left <= 0:
         finish_wait(task, k)
         return 0
-    err = prepare_to_wait_event(task, k)
-    if err:
-        return err
+    if task.pending & ~task.blocked:
+        finish_wait(task, k)
+        if rmtp:
+            copy_to_user(k, rmtp, struct.pack(ts_fmt, left // 1_000_000_000, left % 1_000_000_000))
+        return -EINTR
     schedule_timeout(task, deadline, k)
     return RESTART
 
@@ -436,7 +451,7 @@ def sys_nanosleep(k: Kernel, task: Task, a: list[int]) -> int | object:
     sec, nsec = struct.unpack("<II", copy_from_user(k, a[0], 8))
     if nsec >= 1_000_000_000:
         return -EINVAL
-    return _sleep_ns(k, task, sec * 1_000_000_000 + nsec)
+    return _sleep_ns(k, task, sec * 1_000_000_000 + nsec, a[1], "<II")
 
 
 @syscall("clock_nanosleep_time64")
@@ -457,9 +472,9 @@ def _clock_nanosleep(k: Kernel, task: Task, a: list[int], fmt: str) -> int | obj
     if sec < 0 or not 0 <= nsec < 1_000_000_000:
         return -EINVAL
     ns = sec * 1_000_000_000 + nsec
-    if a[1] & 1:  # TIMER_ABSTIME
-        ns -= k.machine.clock.now()
-    return _sleep_ns(k, task, ns)
+    if a[1] & 1:  # TIMER_ABSTIME: no time left is reported
+        return _sleep_ns(k, task, ns - k.machine.clock.now())
+    return _sleep_ns(k, task, ns, a[3], fmt)
 
 
 @syscall("time")
@@ -473,10 +488,11 @@ def sys_time(k: Kernel, task: Task, a: list[int]) -> int:
 @syscall("prlimit64")
 def sys_prlimit64(k: Kernel, task: Task, a: list[int]) -> int:
     """Limits are not enforced; report what Linux's defaults are (RLIMIT_STACK 8 MiB,
-    RLIMIT_NOFILE 1024, the rest unlimited)."""
+    RLIMIT_CORE 0 — no core dumps, so WCOREDUMP stays clear —, RLIMIT_NOFILE 1024, the rest
+    unlimited)."""
     if a[3]:
         resource = a[1]
-        limit = {3: (8 << 20, (1 << 64) - 1), 7: (1024, 4096)}.get(
+        limit = {3: (8 << 20, (1 << 64) - 1), 4: (0, (1 << 64) - 1), 7: (1024, 4096)}.get(
             resource, ((1 << 64) - 1, (1 << 64) - 1)
         )
         copy_to_user(k, a[3], struct.pack("<QQ", *limit))
@@ -485,7 +501,9 @@ def sys_prlimit64(k: Kernel, task: Task, a: list[int]) -> int:
 
 @syscall("ugetrlimit")
 def sys_ugetrlimit(k: Kernel, task: Task, a: list[int]) -> int:
-    limit = {3: (8 << 20, 0xFFFF_FFFF), 7: (1024, 4096)}.get(a[0], (0xFFFF_FFFF, 0xFFFF_FFFF))
+    limit = {3: (8 << 20, 0xFFFF_FFFF), 4: (0, 0xFFFF_FFFF), 7: (1024, 4096)}.get(
+        a[0], (0xFFFF_FFFF, 0xFFFF_FFFF)
+    )
     copy_to_user(k, a[1], struct.pack("<II", *limit))
     return 0
 

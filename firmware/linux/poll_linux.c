@@ -26,6 +26,9 @@ static long long now_ms(void)
     return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
+static volatile int usr1_count;
+static void on_usr1(int sig) { (void)sig; usr1_count++; }
+
 struct ts32 { long sec, nsec; };
 struct tv32 { long sec, usec; };
 
@@ -36,16 +39,30 @@ int main(int argc, char **argv)
     struct pollfd fds[4];
     long r;
 
-    if (argc > 1) { /* the test makes every sleep see a pending signal */
+    if (argc > 1) { /* a child sends SIGUSR1 three times, 10 ms apart, while we sleep */
+        struct sigaction sa = { .sa_handler = on_usr1, .sa_flags = SA_RESTART };
+        sigaction(SIGUSR1, &sa, NULL);
+        if (fork() == 0) {
+            struct timespec gap = { 0, 10000000 };
+            for (int i = 0; i < 3; i++) {
+                nanosleep(&gap, NULL);
+                kill(getppid(), SIGUSR1);
+            }
+            _exit(0);
+        }
         fds[0] = (struct pollfd){ .fd = p[0], .events = POLLIN };
-        r = poll(fds, 1, 1000);
+        r = poll(fds, 1, 1000); /* -ERESTARTNOHAND: EINTR even with SA_RESTART */
         printf("interrupted poll: %ld errno=%d\n", r, errno);
-        struct timespec d = { 1, 0 };
-        r = nanosleep(&d, NULL);
-        printf("interrupted nanosleep: %ld errno=%d\n", r, errno);
+        struct timespec d = { 1, 0 }, left = { 0, 0 };
+        r = nanosleep(&d, &left); /* EINTR even with SA_RESTART, and the time left */
+        printf("interrupted nanosleep: %ld errno=%d left>=0.98s %d\n", r, errno,
+               left.tv_sec == 0 && left.tv_nsec >= 980000000);
+        sa.sa_flags = 0;
+        sigaction(SIGUSR1, &sa, NULL);
         char c;
-        r = read(p[0], &c, 1);
+        r = read(p[0], &c, 1); /* no SA_RESTART: EINTR */
         printf("interrupted read: %ld errno=%d\n", r, errno);
+        printf("handled %d\n", usr1_count);
         return 0;
     }
 

@@ -5,7 +5,7 @@ readers remain, blocks: the file's read/write answer -EAGAIN, and the system-cal
 blocking caller to sleep on the wait queue `pipe_poll` registers (rd_wait for readers, wr_wait
 for writers) and re-runs the call when the other end moves (each side wakes the other's
 queue, and release wakes both). An empty pipe with no writers reads as end of file (poll:
-EPOLLHUP), and a write with no readers is -EPIPE (poll: EPOLLERR).
+EPOLLHUP), and a write with no readers is -EPIPE (poll: EPOLLERR) with SIGPIPE to the writer.
 
 A write of at most PIPE_BUF (4096) bytes is atomic: it waits for room for all of it. The pipe
 polls writable while a page-sized slot is free, as Linux's 16 one-page slots do.
@@ -68,6 +68,9 @@ def _read(file: File, count: int, pos: int) -> bytes | int:
 def _write(file: File, data: bytes, pos: int) -> int:
     pipe: PipeInodeInfo = file.private_data
     if pipe.readers == 0:
+        from emulator.kernel.signal import SIGPIPE, send_sig_current
+
+        send_sig_current(SIGPIPE)
         return -EPIPE
     room = PIPE_BUF_SIZE - len(pipe.buf)
     if room <= 0 or (len(data) <= PIPE_BUF and room < len(data)):

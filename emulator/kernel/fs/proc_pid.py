@@ -76,9 +76,9 @@ def show_stat(k: Kernel, task: Task) -> str:
         str(task.pid),
         f"({task.comm})",
         state,
-        "0",
-        str(task.pid),
-        str(task.pid),
+        str(task.parent.pid if task.parent is not None else 0),
+        str(task.pgrp),
+        str(task.session),
         "0",
         "-1",
         "4194560",
@@ -134,6 +134,9 @@ def show_status(k: Kernel, task: Task) -> str:
     kb = PAGE_SIZE // 1024
     vsize = sum(v.end - v.start for v in mm.vmas) // 1024
     ppid = task.parent.pid if task.parent is not None else 0
+    # task_sig(): one set of pending signals per process (shown as shared), the handlers
+    ignored = sum(1 << (s - 1) for s, act in task.sighand.items() if act.handler == 1)
+    caught = sum(1 << (s - 1) for s, act in task.sighand.items() if act.handler > 1)
     return (
         f"Name:\t{task.comm}\nUmask:\t{getattr(task, 'umask', 0o022):04o}\n"
         f"State:\t{task_state(task)}\nTgid:\t{task.pid}\n"
@@ -141,6 +144,9 @@ def show_status(k: Kernel, task: Task) -> str:
         f"Gid:\t0\t0\t0\t0\nFDSize:\t64\nGroups:\t\nVmPeak:\t{vsize:8d} kB\n"
         f"VmSize:\t{vsize:8d} kB\nVmRSS:\t{len(mm.pages) * kb:8d} kB\n"
         f"VmData:\t{(mm.brk - mm.start_brk) // 1024:8d} kB\nThreads:\t1\n"
+        f"SigPnd:\t{0:016x}\n"
+        f"ShdPnd:\t{task.pending:016x}\nSigBlk:\t{task.blocked:016x}\n"
+        f"SigIgn:\t{ignored:016x}\nSigCgt:\t{caught:016x}\n"
     )
 
 

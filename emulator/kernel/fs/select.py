@@ -47,6 +47,7 @@ from emulator.kernel.fs.syscalls import files
 from emulator.kernel.fs.vfs import vfs_poll
 from emulator.kernel.syscalls import RESTART, Efault, copy_from_user, copy_to_user, syscall
 from emulator.kernel.wait import (
+    ERESTARTNOHAND,
     finish_wait,
     prepare_to_wait_event,
     schedule_timeout,
@@ -129,6 +130,7 @@ def _sleep_or_finish(k: Kernel, task: Task, deadline: int | None) -> object | in
     err = prepare_to_wait_event(task, k)
     if err:
         return err
+    task.restart_kind = ERESTARTNOHAND  # a handler makes it -EINTR, even with SA_RESTART
     schedule_timeout(task, deadline, k)
     return RESTART
 

@@ -16,11 +16,14 @@ from unicorn import arm_const as A
 from emulator.cpu.arm import CPSR_T, EXCP_SWI, MODE_USR
 from emulator.kernel import syscalls
 from emulator.kernel.arch.arm.syscall_table import SYSCALL_TABLE
+from emulator.kernel.signal import exit_to_user_mode
 
 if TYPE_CHECKING:
     from emulator.cpu.arm import ArmCpu
     from emulator.cpu.base import Fault
     from emulator.kernel.core import Kernel
+    from emulator.kernel.process import Task
+    from emulator.kernel.signal import KSigaction
 
 PLATFORM = "v7l"
 UTS_MACHINE = "armv7l"
@@ -155,11 +158,13 @@ def handle_syscall(k: Kernel) -> None:
         cpu.pc = cpu.pc - (2 if cpu.thumb() else 4)
     else:
         cpu.reg_write_fast(A.UC_ARM_REG_R0, result & 0xFFFF_FFFF)
+    exit_to_user_mode(k, result is syscalls.RESTART)
 
 
 def handle_fault(k: Kernel, fault: Fault) -> None:
     """An exception taken from user mode: a system call, a page fault, or a signal."""
     from emulator.kernel.process import SIGSEGV, deliver_fault_signal, processes
+    from emulator.kernel.signal import ILL_ILLOPC, TRAP_BRKPT
 
     if is_syscall(fault):
         handle_syscall(k)
@@ -175,8 +180,11 @@ def handle_fault(k: Kernel, fault: Fault) -> None:
         if not deliver_fault_signal(k, sig, fault.addr):
             kill(k, sig, fault.addr, 0x817 if fault.is_write else 0x17)
         return
-    signal = {"undef": 4, "bkpt": 5}.get(fault.kind, SIGSEGV)
-    kill(k, signal, fault.pc, 0)
+    # do_undefinstr(): an undefined instruction, or a privileged one (mcr/mrc, cps to a
+    # privileged mode ...) in user mode, is SIGILL ILL_ILLOPC at the instruction
+    signal, code = {"undef": (4, ILL_ILLOPC), "bkpt": (5, TRAP_BRKPT)}.get(fault.kind, (SIGSEGV, 0))
+    if not deliver_fault_signal(k, signal, fault.pc, code):
+        kill(k, signal, fault.pc, 0)
 
 
 def kill(k: Kernel, signal: int, addr: int, error: int) -> None:
@@ -191,54 +199,79 @@ def kill(k: Kernel, signal: int, addr: int, error: int) -> None:
 UC_MCONTEXT = 128 + 20  # siginfo, then ucontext's uc_flags, uc_link, uc_stack
 UC_SIGMASK = 128 + 104
 RT_SIGFRAME_SIZE = 128 + 744
+SIGFRAME_SIZE = 744  # struct sigframe: the ucontext and retcode
 _GPRS = [A.UC_ARM_REG_R0 + i for i in range(13)]  # r0..r10, fp (r11), ip (r12)
 
 
-def setup_rt_frame(k: Kernel, task: object, act: object, sig: int, code: int, addr: int) -> None:
-    """Push an rt_sigframe below the user stack and enter the handler, as ARM Linux does."""
-    from emulator.kernel.signal import siginfo
+def syscall_insn_size(k: Kernel) -> int:
+    """The `svc` an interrupted system call's PC is on (restart) or after (-EINTR)."""
+    return 2 if cast("ArmCpu", k.cpu).thumb() else 4
+
+
+def setup_rt_frame(
+    k: Kernel, task: Task, act: KSigaction, sig: int, info: bytes, saved_mask: int
+) -> None:
+    """Push an rt_sigframe (siginfo, ucontext with uc_stack, sigcontext and the mask to
+    restore) below the user stack, or on the alternate stack, and enter the handler; for a
+    handler without SA_SIGINFO the frame is a sigframe (no siginfo, and r0 is all it gets)."""
+    from emulator.kernel.signal import SA_SIGINFO, save_altstack, sigsp
     from emulator.kernel.syscalls import copy_to_user
 
     cpu = cast("ArmCpu", k.cpu)
     sp = cpu.reg_fast(A.UC_ARM_REG_SP)
-    frame = (sp - RT_SIGFRAME_SIZE) & ~7
+    rt = bool(act.flags & SA_SIGINFO)
+    frame = (sigsp(task, act, sp) - (RT_SIGFRAME_SIZE if rt else SIGFRAME_SIZE)) & ~7
     regs = [cpu.reg_fast(r) for r in _GPRS]
+    code, addr = struct.unpack_from("<iI", info, 8)
+    fault = sig in (4, 5, 7, 8, 11)
     mcontext = struct.pack(
         "<21I",
-        14,
-        0x800 if code == 2 else 0,
-        getattr(task, "blocked", 0) & 0xFFFF_FFFF,
+        14 if fault else 0,
+        0x800 if fault and code == 2 else 0,
+        saved_mask & 0xFFFF_FFFF,
         *regs,
         sp,
         cpu.reg_fast(A.UC_ARM_REG_LR),
-        cpu.pc | (1 if cpu.thumb() else 0) & 0,
+        cpu.pc,
         cpu.cpsr,
-        addr,
+        addr if fault else 0,
     )
-    uc = struct.pack("<III", 0, 0, 0) + struct.pack("<II", 0, 0)
-    uc = struct.pack("<II", 0, 0) + struct.pack("<III", 0, 0, 0) + mcontext
-    uc += struct.pack("<Q", getattr(task, "blocked", 0))
-    copy_to_user(k, frame, siginfo(sig, code, addr) + uc.ljust(744, b"\0"))
-    handler = act.handler  # type: ignore[attr-defined]
+    uc = struct.pack("<II", 0, 0) + save_altstack(task, sp) + mcontext
+    uc += struct.pack("<Q", saved_mask)
+    copy_to_user(k, frame, (info if rt else b"") + uc.ljust(SIGFRAME_SIZE, b"\0"))
+    handler = act.handler
     cpu.uc.reg_write(A.UC_ARM_REG_R0, sig)
-    cpu.uc.reg_write(A.UC_ARM_REG_R1, frame)
-    cpu.uc.reg_write(A.UC_ARM_REG_R2, frame + 128)
+    if rt:
+        cpu.uc.reg_write(A.UC_ARM_REG_R1, frame)
+        cpu.uc.reg_write(A.UC_ARM_REG_R2, frame + 128)
     cpu.uc.reg_write(A.UC_ARM_REG_SP, frame)
-    cpu.uc.reg_write(A.UC_ARM_REG_LR, act.restorer)  # type: ignore[attr-defined]
+    cpu.uc.reg_write(A.UC_ARM_REG_LR, act.restorer)
     cpsr = cpu.cpsr & ~(CPSR_T | 0x0600_FC00)
     cpu.uc.reg_write(A.UC_ARM_REG_CPSR, cpsr | (CPSR_T if handler & 1 else 0))
     cpu.uc.reg_write(A.UC_ARM_REG_PC, handler)
 
 
-def rt_sigreturn(k: Kernel, task: object) -> int:
+def rt_sigreturn(k: Kernel, task: Task) -> int:
     """Restore what setup_rt_frame saved (sp points at the frame); the result is r0."""
-    from emulator.kernel.syscalls import copy_from_user
+    return _restore_sigframe(k, task, 128)
+
+
+def sigreturn(k: Kernel, task: Task) -> int:
+    """sys_sigreturn: the same for a sigframe (sp points at its ucontext)."""
+    return _restore_sigframe(k, task, 0)
+
+
+def _restore_sigframe(k: Kernel, task: Task, uc_offset: int) -> int:
+    """restore_sigframe(); a frame that is not 8-byte aligned is bad (-EFAULT: SIGSEGV)."""
+    from emulator.kernel.syscalls import Efault, copy_from_user
 
     cpu = cast("ArmCpu", k.cpu)
-    frame = cpu.reg_fast(A.UC_ARM_REG_SP)
+    frame = cpu.reg_fast(A.UC_ARM_REG_SP) + uc_offset - 128
+    if frame & 7:
+        raise Efault
     words = struct.unpack("<21I", copy_from_user(k, frame + UC_MCONTEXT, 84))
     (mask,) = struct.unpack("<Q", copy_from_user(k, frame + UC_SIGMASK, 8))
-    task.blocked = mask  # type: ignore[attr-defined]
+    task.blocked = mask
     regs = words[3:16]
     for reg, value in zip(_GPRS, regs, strict=True):
         cpu.uc.reg_write(reg, value)
@@ -248,4 +281,8 @@ def rt_sigreturn(k: Kernel, task: object) -> int:
     user_cpsr = (cpsr & 0xF800_0000) | (cpsr & CPSR_T) | MODE_USR
     cpu.uc.reg_write(A.UC_ARM_REG_CPSR, user_cpsr)
     cpu.uc.reg_write(A.UC_ARM_REG_PC, pc | (1 if cpsr & CPSR_T else 0))
+    if uc_offset:  # rt_sigreturn: the frame's uc_stack is the alternate stack again
+        from emulator.kernel.signal import restore_altstack
+
+        restore_altstack(task, copy_from_user(k, frame + 128 + 8, 12), sp)
     return int(regs[0])

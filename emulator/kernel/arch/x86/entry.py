@@ -20,12 +20,24 @@ from unicorn import x86_const as X
 
 from emulator.kernel import syscalls
 from emulator.kernel.arch.x86.syscall_table import SYSCALL_TABLE
+from emulator.kernel.signal import (
+    FPE_INTDIV,
+    ILL_ILLOPN,
+    SI_KERNEL,
+    SIGFPE,
+    SIGILL,
+    SIGTRAP,
+    TRAP_BRKPT,
+    exit_to_user_mode,
+)
 from emulator.mmu import MemType
 
 if TYPE_CHECKING:
     from emulator.cpu.base import Fault
     from emulator.cpu.x86 import X86Cpu
     from emulator.kernel.core import Kernel
+    from emulator.kernel.process import Task
+    from emulator.kernel.signal import KSigaction
 
 PLATFORM = "i686"
 UTS_MACHINE = "i686"
@@ -257,6 +269,7 @@ def handle_syscall(k: Kernel) -> None:
         cpu.pc = cpu.pc - 2
     else:
         cpu.reg_write_fast(X.UC_X86_REG_EAX, result & 0xFFFF_FFFF)
+    exit_to_user_mode(k, result is syscalls.RESTART)
 
 
 def handle_fault(k: Kernel, fault: Fault) -> None:
@@ -274,10 +287,19 @@ def handle_fault(k: Kernel, fault: Fault) -> None:
             kill(k, sig, fault.addr, status | 4)
         return
     if fault.kind in ("data", "prefetch"):
-        kill(k, 7, fault.addr, 0)  # SIGBUS
+        if not deliver_fault_signal(k, 7, fault.addr, 2):  # SIGBUS BUS_ADRERR
+            kill(k, 7, fault.addr, 0)
         return
-    signal = {"undef": 4}.get(fault.kind) or {0: 8, 3: 5, 6: 4}.get(fault.intno, SIGSEGV)
-    kill(k, signal, fault.pc, 0)
+    # do_trap()/do_error_trap(): #DE SIGFPE FPE_INTDIV, #UD SIGILL ILL_ILLOPN and int3
+    # SIGTRAP at the instruction; #GP (a privileged instruction) SIGSEGV SI_KERNEL at 0
+    intno = 6 if fault.kind == "undef" else fault.intno
+    signal, code, addr = {
+        0: (SIGFPE, FPE_INTDIV, fault.pc),
+        3: (SIGTRAP, TRAP_BRKPT, fault.pc),
+        6: (SIGILL, ILL_ILLOPN, fault.pc),
+    }.get(intno, (SIGSEGV, SI_KERNEL, 0))
+    if not deliver_fault_signal(k, signal, addr, code):
+        kill(k, signal, fault.pc, 0)
 
 
 def kill(k: Kernel, signal: int, addr: int, error: int) -> None:
@@ -291,6 +313,11 @@ def kill(k: Kernel, signal: int, addr: int, error: int) -> None:
 
 UC_OFFSET = 16 + 128  # pretcode, sig, pinfo, puc, then siginfo
 RT_SIGFRAME_SIZE = UC_OFFSET + 116 + 8
+# struct sigframe (no SA_SIGINFO): pretcode, sig, sigcontext, the unused 624-byte
+# _fpstate_32, extramask[1] (the mask's high word), retcode[8]
+SC_OFFSET, EXTRAMASK_OFFSET, SIGFRAME_SIZE = 8, 8 + 88 + 624, 8 + 88 + 624 + 4 + 8
+#: popl %eax; movl $__NR_sigreturn, %eax; int $0x80 (only for old debuggers: SA_RESTORER)
+SIGFRAME_RETCODE = bytes.fromhex("58b877000000cd80")
 _SIGCONTEXT_REGS = (
     X.UC_X86_REG_EDI,
     X.UC_X86_REG_ESI,
@@ -303,45 +330,64 @@ _SIGCONTEXT_REGS = (
 )
 
 
-def setup_rt_frame(k: Kernel, task: object, act: object, sig: int, code: int, addr: int) -> None:
-    """Push an i386 rt_sigframe and enter the handler (args on the stack and in regs)."""
-    from emulator.kernel.signal import siginfo
+def syscall_insn_size(k: Kernel) -> int:
+    """The `int $0x80` an interrupted system call's PC is on (restart) or after (-EINTR)."""
+    return 2
+
+
+def setup_rt_frame(
+    k: Kernel, task: Task, act: KSigaction, sig: int, info: bytes, saved_mask: int
+) -> None:
+    """Push an i386 rt_sigframe (on the alternate stack for SA_ONSTACK) and enter the
+    handler (args on the stack and in regs); without SA_SIGINFO the frame is the old
+    sigframe that sigreturn reads (setup_frame)."""
+    from emulator.kernel.signal import SA_SIGINFO, save_altstack, sigsp
     from emulator.kernel.syscalls import copy_to_user
 
     cpu = cast("X86Cpu", k.cpu)
     sp = cpu.reg(X.UC_X86_REG_ESP)
-    frame = ((sp - RT_SIGFRAME_SIZE) & ~15) - 4
+    rt = bool(act.flags & SA_SIGINFO)
+    frame = ((sigsp(task, act, sp) - (RT_SIGFRAME_SIZE if rt else SIGFRAME_SIZE)) & ~15) - 4
     segs = [
         cpu.reg(r) for r in (X.UC_X86_REG_GS, X.UC_X86_REG_FS, X.UC_X86_REG_ES, X.UC_X86_REG_DS)
     ]
+    code, addr = struct.unpack_from("<iI", info, 8)
+    trapno, err = {11: (14, 6 if code == 2 else 4), 8: (0, 0), 4: (6, 0), 5: (3, 0)}.get(
+        sig, (0, 0)
+    )
     sigcontext = struct.pack(
         "<22I",
         *segs,
         *(cpu.reg(r) for r in _SIGCONTEXT_REGS),
-        14,
-        6 if code == 2 else 4,
+        trapno,
+        err,
         cpu.pc,
         cpu.reg(X.UC_X86_REG_CS),
         cpu.reg(X.UC_X86_REG_EFLAGS),
         sp,
         cpu.reg(X.UC_X86_REG_SS),
         0,
-        getattr(task, "blocked", 0) & 0xFFFF_FFFF,
-        addr,
+        saved_mask & 0xFFFF_FFFF,
+        addr if sig == 11 else 0,
     )
-    uc = struct.pack("<II", 0, 0) + struct.pack("<III", 0, 0, 0) + sigcontext
-    uc += struct.pack("<Q", getattr(task, "blocked", 0))
-    head = struct.pack("<IiII", act.restorer, sig, frame + 16, frame + UC_OFFSET)  # type: ignore[attr-defined]
-    copy_to_user(k, frame, head + siginfo(sig, code, addr) + uc)
+    if rt:
+        uc = struct.pack("<II", 0, 0) + save_altstack(task, sp) + sigcontext
+        uc += struct.pack("<Q", saved_mask)
+        head = struct.pack("<IiII", act.restorer, sig, frame + 16, frame + UC_OFFSET)
+        copy_to_user(k, frame, head + info + uc)
+    else:
+        tail = struct.pack("<I", saved_mask >> 32) + SIGFRAME_RETCODE
+        head = struct.pack("<Ii", act.restorer, sig) + sigcontext
+        copy_to_user(k, frame, head + bytes(624) + tail)
     cpu.uc.reg_write(X.UC_X86_REG_ESP, frame)
     cpu.uc.reg_write(X.UC_X86_REG_EAX, sig)
-    cpu.uc.reg_write(X.UC_X86_REG_EDX, frame + 16)
-    cpu.uc.reg_write(X.UC_X86_REG_ECX, frame + UC_OFFSET)
+    cpu.uc.reg_write(X.UC_X86_REG_EDX, frame + 16 if rt else 0)
+    cpu.uc.reg_write(X.UC_X86_REG_ECX, frame + UC_OFFSET if rt else 0)
     cpu.uc.reg_write(X.UC_X86_REG_EFLAGS, cpu.reg(X.UC_X86_REG_EFLAGS) & ~0x100)
-    cpu.pc = act.handler  # type: ignore[attr-defined]
+    cpu.pc = act.handler
 
 
-def rt_sigreturn(k: Kernel, task: object) -> int:
+def rt_sigreturn(k: Kernel, task: Task) -> int:
     """The restorer's `ret` popped pretcode: the frame starts 4 bytes below esp."""
     from emulator.kernel.syscalls import copy_from_user
 
@@ -349,7 +395,30 @@ def rt_sigreturn(k: Kernel, task: object) -> int:
     frame = cpu.reg(X.UC_X86_REG_ESP) - 4
     words = struct.unpack("<22I", copy_from_user(k, frame + UC_OFFSET + 20, 88))
     (mask,) = struct.unpack("<Q", copy_from_user(k, frame + UC_OFFSET + 108, 8))
-    task.blocked = mask  # type: ignore[attr-defined]
+    stack = copy_from_user(k, frame + UC_OFFSET + 8, 12)
+    ret = _restore_sigcontext(k, task, words, mask)
+    from emulator.kernel.signal import restore_altstack
+
+    restore_altstack(task, stack, words[7])  # uc_stack, checked against the restored esp
+    return ret
+
+
+def sigreturn(k: Kernel, task: Task) -> int:
+    """sys_sigreturn: the restorer popped pretcode and sig, so the sigframe is 8 below esp;
+    the mask is sigcontext's oldmask and extramask."""
+    from emulator.kernel.syscalls import copy_from_user
+
+    cpu = cast("X86Cpu", k.cpu)
+    frame = cpu.reg(X.UC_X86_REG_ESP) - 8
+    words = struct.unpack("<22I", copy_from_user(k, frame + SC_OFFSET, 88))
+    (high,) = struct.unpack("<I", copy_from_user(k, frame + EXTRAMASK_OFFSET, 4))
+    return _restore_sigcontext(k, task, words, words[20] | high << 32)
+
+
+def _restore_sigcontext(k: Kernel, task: Task, words: tuple[int, ...], mask: int) -> int:
+    """restore_sigcontext(): the general registers, the user-changeable flags, eip."""
+    cpu = cast("X86Cpu", k.cpu)
+    task.blocked = mask
     for reg, value in zip(_SIGCONTEXT_REGS, words[4:12], strict=True):
         cpu.uc.reg_write(reg, value)
     eflags = (cpu.reg(X.UC_X86_REG_EFLAGS) & ~0x40DD5) | (words[16] & 0x40DD5)

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from emulator.kernel.core import current_kernel, mm_init_hook
+from emulator.kernel.drivers.tty.tty_jobctrl import JOBCTRL_IOCTLS, tty_jobctrl_ioctl
 from emulator.kernel.errno import EAGAIN, EINVAL, ENOTTY
 from emulator.kernel.fs.char_dev import MKDEV, Cdev, cdev_add, cdev_init, register_chrdev_region
 from emulator.kernel.fs.fcntl import O_NONBLOCK
@@ -265,6 +266,8 @@ def tty_ioctl(file: File, cmd: int, arg: int) -> IoctlResult:
         return 0
     if cmd == FIONREAD:
         return 0, struct.pack("<i", len(_fill().buffer))
+    if cmd in JOBCTRL_IOCTLS:
+        return tty_jobctrl_ioctl(file, cmd, arg)
     return -ENOTTY
 
 
