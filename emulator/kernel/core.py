@@ -164,6 +164,8 @@ class Kernel:
 
     def phys_read(self, pa: int, size: int) -> bytes:
         """Read physical memory as through the kernel's cacheable mapping of it."""
+        if 0 < size <= PAGE_SIZE - (pa & (PAGE_SIZE - 1)):  # within one page: a descriptor, a word
+            return self.cache.cpu_read(pa, size, MemType.WRITE_BACK, pa)
         out = bytearray()
         while size > 0:
             n = min(size, PAGE_SIZE - (pa & (PAGE_SIZE - 1)))
@@ -175,8 +177,12 @@ class Kernel:
     def phys_write(self, pa: int, data: bytes) -> None:
         """Write physical memory as through the kernel's cacheable mapping of it (the linear
         map for lowmem, which is the address hazard reports then name)."""
-        view = memoryview(bytes(data))
         lay = self.layout
+        if 0 < len(data) <= PAGE_SIZE - (pa & (PAGE_SIZE - 1)):  # within one page
+            va = pa - lay.PHYS_OFFSET + lay.PAGE_OFFSET if pa < lay.lowmem_end else pa
+            self.cache.cpu_write(pa, bytes(data), MemType.WRITE_BACK, va)
+            return
+        view = memoryview(bytes(data))
         while view:
             n = min(len(view), PAGE_SIZE - (pa & (PAGE_SIZE - 1)))
             va = pa - lay.PHYS_OFFSET + lay.PAGE_OFFSET if pa < lay.lowmem_end else pa

@@ -102,9 +102,19 @@ from emulator.kernel.mm.mmzone import totalhigh_pages as totalhigh_pages
 from emulator.kernel.mm.mmzone import totalram_pages as totalram_pages
 from emulator.kernel.mm.mmzone import zone_free_pages as zone_free_pages
 
-PG_locked, PG_dirty, PG_lru = PageFlags.PG_locked, PageFlags.PG_dirty, PageFlags.PG_lru
-PG_head, PG_slab, PG_reserved = PageFlags.PG_head, PageFlags.PG_slab, PageFlags.PG_reserved
-PG_private, PG_buddy = PageFlags.PG_private, PageFlags.PG_buddy
+# page->flags is a plain int (IntFlag arithmetic costs microseconds on every free-list move);
+# PageFlags names the bits for dump_page.
+PG_locked, PG_dirty, PG_lru = (
+    int(PageFlags.PG_locked),
+    int(PageFlags.PG_dirty),
+    int(PageFlags.PG_lru),
+)
+PG_head, PG_slab, PG_reserved = (
+    int(PageFlags.PG_head),
+    int(PageFlags.PG_slab),
+    int(PageFlags.PG_reserved),
+)
+PG_private, PG_buddy = int(PageFlags.PG_private), int(PageFlags.PG_buddy)
 
 
 # mm/internal.h: alloc_flags
