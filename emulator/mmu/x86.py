@@ -256,12 +256,17 @@ def _error_code(state: X86MmuState, access: AccessType, user: bool, extra: int) 
     """The #PF error code (SDM §4.7); built only when a walk faults."""
     code = int(extra)
     if access is AccessType.WRITE:
-        code |= X86PfErrorCode.WRITE
+        code |= _PF_WRITE
     if user:
-        code |= X86PfErrorCode.USER
+        code |= _PF_USER
     if access is AccessType.FETCH and (state.nx or state.cr4 & X86_CR4_SMEP):
-        code |= X86PfErrorCode.INSTR
-    return int(code)
+        code |= _PF_INSTR
+    return code
+
+
+# (plain ints: IntFlag arithmetic would cost more than the rest of a demand fault's walk)
+_PF_WRITE, _PF_USER = int(X86PfErrorCode.WRITE), int(X86PfErrorCode.USER)
+_PF_INSTR = int(X86PfErrorCode.INSTR)
 
 
 def walk(

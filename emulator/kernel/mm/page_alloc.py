@@ -275,10 +275,10 @@ def __free_one_page(page: Page, pfn: int, zone: Zone, order: int) -> None:
 
 def find_free_block(zone: Zone, pfn: int) -> tuple[Pfn, int] | None:
     """The free block (first pfn, order) that contains pfn, if any."""
-    for order in range(NR_PAGE_ORDERS):
-        head = Pfn(pfn & ~((1 << order) - 1))
-        if head in zone.free_area[order].free_list:
-            return head, order
+    for order, area in enumerate(zone.free_area):
+        head = pfn & ~((1 << order) - 1)
+        if head in area.free_list:
+            return Pfn(head), order
     return None
 
 
