@@ -237,6 +237,9 @@ class PglistData:
         self.mem_map = self.node_mem_map
         self.min_free_kbytes = 0
         self.totalreserve_pages = 0
+        # node_zonelists, by the highest zone type an allocation allows (built on first use;
+        # dropped when a zone's managed pages change)
+        self.node_zonelists: dict[ZoneType, tuple[list[Zone], int]] = {}
 
     def pfn_valid(self, pfn: int) -> bool:
         return self.node_start_pfn <= pfn < self.node_start_pfn + self.node_spanned_pages

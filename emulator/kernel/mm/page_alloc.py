@@ -174,6 +174,7 @@ def memblock_free_all(pgdat: PglistData) -> None:
         for pfn, order in reversed(blocks):
             add_to_free_list(pgdat.node_mem_map[pfn], zone, order)
         zone.managed_pages = zone.nr_free_pages
+        pgdat.node_zonelists.clear()
 
 
 def init_per_zone_wmark_min(pgdat: PglistData) -> None:
@@ -298,10 +299,14 @@ def node_zonelist(pgdat: PglistData, gfp: gfp_t) -> tuple[list[Zone], int]:
     """The zones to try, highest first, and highest_zoneidx. Without a DMA zone (an ARM kernel
     without CONFIG_ZONE_DMA) __GFP_DMA means ZONE_NORMAL, as in Linux."""
     want = gfp_zone(gfp)
-    allowed = [z for z in pgdat.node_zones if z.zone_type <= want] or [
-        z for z in pgdat.node_zones if z.zone_type <= ZoneType.ZONE_NORMAL
-    ]
-    return [z for z in reversed(allowed) if z.managed_zone()], allowed[-1].idx
+    zonelist = pgdat.node_zonelists.get(want)
+    if zonelist is None:
+        allowed = [z for z in pgdat.node_zones if z.zone_type <= want] or [
+            z for z in pgdat.node_zones if z.zone_type <= ZoneType.ZONE_NORMAL
+        ]
+        zones = [z for z in reversed(allowed) if z.managed_zone()]
+        zonelist = pgdat.node_zonelists[want] = (zones, allowed[-1].idx)
+    return zonelist
 
 
 def zone_watermark_ok(z: Zone, order: int, mark: int, highest_zoneidx: int, flags: int) -> bool:
