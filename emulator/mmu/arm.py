@@ -301,8 +301,10 @@ def _fault(
     vaddr: int, access: AccessType, fs: FaultStatus, domain: int, kind: str, level: int, msg: str
 ) -> WalkFault:
     status = fsr(fs, domain, access is AccessType.WRITE)
-    name = fs.name.lower().replace("_", " ")
-    return WalkFault(vaddr, access, status, kind, level, f"{name}: {msg}")
+    return WalkFault(vaddr, access, status, kind, level, f"{_FS_NAMES[fs]}: {msg}")
+
+
+_FS_NAMES = {fs: fs.name.lower().replace("_", " ") for fs in FaultStatus}
 
 
 def walk(
