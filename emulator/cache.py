@@ -507,7 +507,7 @@ class CacheModel:
         if region is None:
             raise KeyError(ppage)
         off = ppage - region.base
-        if memoryview(region.mem)[off : off + PAGE] != data:  # (a host page never touched stays so)
+        if region.mem[off : off + PAGE] != data:  # (a host page never touched stays so)
             region.mem[off : off + PAGE] = data
         page = self.pages.get(ppage)
         if page is not None:  # a page never resident needs nothing more: its first fill
