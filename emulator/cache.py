@@ -164,6 +164,13 @@ class CacheStats:
         return sum(1 for _ in model.dirty_lines())
 
 
+# The memory-type classes a MEMTYPE_CONFLICT hazard tells apart
+_MAPPING_KIND = {
+    mt: "cached" if mt.cacheable else "write-combining" if mt is MemType.NORMAL_NC else "uncached"
+    for mt in MemType
+}
+
+
 @dataclass
 class _Page:
     """A physical page resident in the cache view (or the WC view)."""
@@ -270,14 +277,11 @@ class CacheModel:
     def _note_type(
         self, ppage: int, memtype: MemType, vaddr: int, pc_of: Callable[[], int]
     ) -> None:
-        kind = (
-            "cached"
-            if memtype.cacheable
-            else "write-combining"
-            if memtype is MemType.NORMAL_NC
-            else "uncached"
-        )
-        seen = self.page_types.setdefault(ppage, {})
+        kind = _MAPPING_KIND[memtype]
+        seen = self.page_types.get(ppage)
+        if seen is None:  # the common case: a page's first mapping since the last change
+            self.page_types[ppage] = {kind: vaddr & ~(PAGE - 1)}
+            return
         if kind not in seen:
             seen[kind] = vaddr & ~(PAGE - 1)
         if len(seen) > 1 and ppage not in self._reported_conflicts:

@@ -25,7 +25,7 @@ import enum
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import unicorn
 from unicorn import Uc, UcError
@@ -160,22 +160,28 @@ class Cpu:
         # the code at `until` whenever emulation stops or a hook writes the PC, which is a
         # fetch-TLB fill of that page: a failed walk, and a spurious fault after a PC write.
         uc.ctl_exits_enabled(True)
-        self._hooks.append(uc.hook_add(unicorn.UC_HOOK_TLB_FILL, self._tlb_fill))
         self._hook_error: BaseException | None = None
+        # Both hooks are ctypes callbacks registered with uc_hook_add directly: the binding's
+        # wrapper frames cost a noticeable part of a system call or a demand fault.
+        self._fill_cb = _ucpy.HOOK_TLB_FILL_CFUNC(self._tlb_fill)
         self._intr_cb = _ucpy.HOOK_INTR_CFUNC(self._on_intr)
-        handle = _ucpy.uc_hook_h()
-        err = _ucpy.uclib.uc_hook_add(
-            uc._uch,
-            ctypes.byref(handle),
-            unicorn.UC_HOOK_INTR,
-            ctypes.cast(self._intr_cb, ctypes.c_void_p),
-            None,
-            ctypes.c_uint64(1),
-            ctypes.c_uint64(0),
-        )
-        if err != unicorn.UC_ERR_OK:
-            raise UcError(err)
-        self._hooks.append(handle.value)
+        for kind, cb in (
+            (unicorn.UC_HOOK_TLB_FILL, self._fill_cb),
+            (unicorn.UC_HOOK_INTR, self._intr_cb),
+        ):
+            handle = _ucpy.uc_hook_h()
+            err = _ucpy.uclib.uc_hook_add(
+                uc._uch,
+                ctypes.byref(handle),
+                kind,
+                ctypes.cast(cb, ctypes.c_void_p),
+                None,
+                ctypes.c_uint64(1),
+                ctypes.c_uint64(0),
+            )
+            if err != unicorn.UC_ERR_OK:
+                raise UcError(err)
+            self._hooks.append(handle.value)
         self._map_bus()
         self.cache: CacheModel | None = None
         self.counter = BlockCounter(uc, self.count_block)
@@ -235,13 +241,21 @@ class Cpu:
     def fault_from_walk(self, wf: WalkFault, pc: int) -> Fault:
         raise NotImplementedError
 
-    def _tlb_fill(self, uc: Uc, vaddr: int, access: int, entry: object, _: object) -> bool:
-        if self.fill_times is None:
-            return self._fill(vaddr, access, entry)
-        t = time.perf_counter()
-        ok = self._fill(vaddr, access, entry)
-        self.fill_times.append(time.perf_counter() - t)
-        return ok
+    def _tlb_fill(self, uch: object, vaddr: int, access: int, entry: Any, _: object) -> bool:
+        """A TLB miss: fill `entry` (a uc_tlb_entry pointer) or refuse (the access faults)."""
+        try:
+            if self.fill_times is None:
+                return self._fill(vaddr, access, entry[0])
+            t = time.perf_counter()
+            ok = self._fill(vaddr, access, entry[0])
+            self.fill_times.append(time.perf_counter() - t)
+            return ok
+        except BaseException as e:  # noqa: BLE001 - must not unwind through C: re-raised
+            if self._hook_error is None:
+                self._hook_error = e
+            self.request_stop()
+            self.uc.emu_stop()
+            return False
 
     def _fill(self, vaddr: int, access: int, entry: object) -> bool:
         if self._exception_taken or self._stopping:

@@ -179,8 +179,12 @@ class Kernel:
     def phys_write(self, pa: int, data: bytes) -> None:
         """Write physical memory as through the kernel's cacheable mapping of it (the linear
         map for lowmem, which is the address hazard reports then name)."""
-        view = memoryview(bytes(data))
         lay = self.layout
+        if 0 < len(data) <= PAGE_SIZE - (pa & (PAGE_SIZE - 1)):  # within one page
+            va = pa - lay.PHYS_OFFSET + lay.PAGE_OFFSET if pa < lay.lowmem_end else pa
+            self.cache.cpu_write(pa, bytes(data), MemType.WRITE_BACK, va)
+            return
+        view = memoryview(bytes(data))
         while view:
             n = min(len(view), PAGE_SIZE - (pa & (PAGE_SIZE - 1)))
             va = pa - lay.PHYS_OFFSET + lay.PAGE_OFFSET if pa < lay.lowmem_end else pa

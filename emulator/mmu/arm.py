@@ -33,8 +33,8 @@ from __future__ import annotations
 import bisect
 import enum
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Final, NamedTuple
+from dataclasses import dataclass, field
+from typing import Any, Final, NamedTuple
 
 from emulator.mmu import (
     PROT_EXEC,
@@ -109,6 +109,10 @@ class ArmMmuState:
     dacr: int
     prrr: int
     nmrr: int
+    # What walks under these registers have decoded: small-page attributes by descriptor
+    # bits (see _walk_small_page) and each TTBR's walk memory type. A new state, made on
+    # every write to one of the registers, starts empty.
+    memo: dict[Any, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @classmethod
     def from_cpu(cls, read_cp15: Callable[[str], int]) -> ArmMmuState:
@@ -297,8 +301,10 @@ def _fault(
     vaddr: int, access: AccessType, fs: FaultStatus, domain: int, kind: str, level: int, msg: str
 ) -> WalkFault:
     status = fsr(fs, domain, access is AccessType.WRITE)
-    name = fs.name.lower().replace("_", " ")
-    return WalkFault(vaddr, access, status, kind, level, f"{name}: {msg}")
+    return WalkFault(vaddr, access, status, kind, level, f"{_FS_NAMES[fs]}: {msg}")
+
+
+_FS_NAMES = {fs: fs.name.lower().replace("_", " ") for fs in FaultStatus}
 
 
 def walk(
@@ -313,6 +319,9 @@ def walk(
     if state.ttbcr & TTBCR_EAE:
         msg = "TTBCR.EAE=1: long-descriptor (LPAE) translation is not modelled on Cortex-A9"
         return _fault(vaddr, access, FaultStatus.TRANSLATION_SECTION, 0, "reserved", 1, msg)
+    fast = _walk_small_page(state, vaddr, access, user, read_phys)
+    if fast is not None:
+        return fast
     leaf = _lookup(state, vaddr, read_phys)
     if isinstance(leaf, _Miss):
         fs, domain, msg = leaf
@@ -340,14 +349,58 @@ def walk(
     return Translation(vaddr, paddr, leaf.page_size, prot, memtype, not leaf.ng, leaf.level)
 
 
+def _walk_small_page(
+    state: ArmMmuState, vaddr: int, access: AccessType, user: bool, read_phys: ReadPhys
+) -> Translation | WalkFault | None:
+    """The common walk: an L1 page-table entry, then a small page the access may use, or an
+    L2 fault entry (a demand fault). The permissions and memory type a small page's
+    descriptor bits give are decoded once per register state and kept in `state.memo`.
+    None: anything else (sections, large pages, other faults, external aborts), which the
+    full walk handles from the start."""
+    base, mask, which, disabled = _ttbr_for(state, vaddr)
+    if disabled:
+        return None
+    try:
+        desc = _read_desc(state, read_phys, base | ((vaddr >> 20) & mask) << 2)
+        if desc & 3 != 1:
+            return None
+        l2_addr = (desc & 0xFFFF_FC00) | (vaddr >> 10) & 0x3FC
+        l2 = _read_desc(state, read_phys, l2_addr)
+    except TableWalkAbort:
+        return None
+    if not l2 & 2:
+        if l2 & 1:
+            return None  # a large page
+        why = f"L2 descriptor at {l2_addr:#010x} = {l2:#010x}: fault entry"
+        fs = FaultStatus.TRANSLATION_PAGE
+        return _fault(vaddr, access, fs, (desc >> 5) & 0xF, "translation", 2, why)
+    key = (l2 & 0xFFF, desc & 0x1E4, user)  # attributes and AP; table domain and PXN
+    attrs = state.memo.get(key)
+    if attrs is None:
+        leaf = _page(l2, (desc >> 5) & 0xF, L1_PXN and bool(desc & 4))
+        prot = _prot(state, leaf, user)  # 0: an access-flag or domain fault
+        attrs = state.memo[key] = (prot, _memtype(state, leaf), not leaf.ng)
+    prot, memtype, global_ = attrs
+    if not prot & _ACCESS_PROT[access]:
+        return None  # the full walk finds which fault
+    paddr = (l2 & 0xFFFF_F000) | (vaddr & 0xFFF)
+    return Translation(vaddr, paddr, 1 << 12, prot, memtype, global_, 2)
+
+
 def walk_memtype(state: ArmMmuState, vaddr: int) -> MemType:
     """How the walk for vaddr reads the tables: the inner cacheability TTBRx.IRGN gives the
     TTBR that translates vaddr (Multiprocessing-Extensions layout: IRGN[1] is bit 0, IRGN[0]
     bit 6), non-cacheable when SCTLR.C=0."""
-    ttbr = state.ttbr1 if _ttbr_for(state, vaddr & 0xFFFF_FFFF)[2] else state.ttbr0
-    if not state.sctlr & SCTLR_C:
-        return MemType.NORMAL_NC
-    return _POLICY_MEMTYPE[(ttbr & 1) << 1 | (ttbr >> 6) & 1]
+    which = _ttbr_for(state, vaddr & 0xFFFF_FFFF)[2]
+    memtype: MemType | None = state.memo.get(which)
+    if memtype is None:
+        ttbr = state.ttbr1 if which else state.ttbr0
+        if not state.sctlr & SCTLR_C:
+            memtype = MemType.NORMAL_NC
+        else:
+            memtype = _POLICY_MEMTYPE[(ttbr & 1) << 1 | (ttbr >> 6) & 1]
+        state.memo[which] = memtype
+    return memtype
 
 
 # -- enumeration and Linux-style dump ---------------------------------------------------------

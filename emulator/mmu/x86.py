@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from emulator.mmu import (
     PROT_EXEC,
@@ -101,6 +102,9 @@ class X86MmuState:
     cr4: int
     efer: int = 0
     pat: int = PAT_RESET_VALUE
+    # Small-page attributes walks under these registers have decoded (_walk_small_page). A
+    # new state, made on every write to one of the registers, starts empty.
+    memo: dict[Any, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @classmethod
     def from_cpu(cls, read_reg: Callable[[str], int]) -> X86MmuState:
@@ -252,12 +256,17 @@ def _error_code(state: X86MmuState, access: AccessType, user: bool, extra: int) 
     """The #PF error code (SDM §4.7); built only when a walk faults."""
     code = int(extra)
     if access is AccessType.WRITE:
-        code |= X86PfErrorCode.WRITE
+        code |= _PF_WRITE
     if user:
-        code |= X86PfErrorCode.USER
+        code |= _PF_USER
     if access is AccessType.FETCH and (state.nx or state.cr4 & X86_CR4_SMEP):
-        code |= X86PfErrorCode.INSTR
-    return int(code)
+        code |= _PF_INSTR
+    return code
+
+
+# (plain ints: IntFlag arithmetic would cost more than the rest of a demand fault's walk)
+_PF_WRITE, _PF_USER = int(X86PfErrorCode.WRITE), int(X86PfErrorCode.USER)
+_PF_INSTR = int(X86PfErrorCode.INSTR)
 
 
 def walk(
@@ -277,6 +286,10 @@ def walk(
     if not state.paging:
         everything = PROT_READ | PROT_WRITE | PROT_EXEC
         return Translation(vaddr, vaddr, 4096, everything, MemType.WRITE_BACK)
+    if not state.pae:
+        fast = _walk_small_page(state, vaddr, access, user, read_phys, write_phys)
+        if fast is not None:
+            return fast
     found = _descend(state, vaddr, read_phys)
     if isinstance(found, _Stop):
         extra = X86PfErrorCode.PROT | X86PfErrorCode.RSVD if found.kind == "reserved" else 0
@@ -298,6 +311,48 @@ def walk(
     if not found.pte & _PAGE_DIRTY and access is not AccessType.WRITE:
         prot &= ~PROT_WRITE  # read-only until dirty: the first write re-walks and sets D
     return _translation(state, vaddr, found, prot)
+
+
+def _walk_small_page(
+    state: X86MmuState,
+    vaddr: int,
+    access: AccessType,
+    user: bool,
+    read_phys: ReadPhys,
+    write_phys: WritePhys | None,
+) -> Translation | WalkFault | None:
+    """The common non-PAE walk: a present page-table PDE, then a 4 KiB page the access may
+    use, or a PTE that is not present (a demand fault). The rights and memory type a pair of
+    entries gives are decoded once per register state and kept in `state.memo`; accessed and
+    dirty flags are set as `walk` sets them. None: anything else (4 MiB pages, a PDE not
+    present, faults on rights), which the full walk handles from the start."""
+    pde_addr = (state.cr3 & _ADDR_4K) + (vaddr >> 22) * 4
+    pde = read_phys(pde_addr, 4)
+    if not pde & _PAGE_PRESENT or pde & _PAGE_PSE and state.cr4 & X86_CR4_PSE:
+        return None
+    pte_addr = (pde & _ADDR_4K) + ((vaddr >> 12) & 0x3FF) * 4
+    pte = read_phys(pte_addr, 4)
+    if not pte & _PAGE_PRESENT:
+        code = _error_code(state, access, user, 0)
+        return WalkFault(vaddr, access, code, "translation", 2, "PTE not present")
+    key = (pde & (_PAGE_RW | _PAGE_USER), pte & 0xFFF, user)
+    attrs = state.memo.get(key)
+    if attrs is None:
+        leaf = _Leaf((_Entry(pde_addr, pde, True), _Entry(pte_addr, pte, True)), 4096, 0)
+        global_ = bool(state.cr4 & X86_CR4_PGE and pte & _PAGE_GLOBAL)
+        attrs = state.memo[key] = (_prot(state, leaf, user), _memtype(state, leaf), global_)
+    prot, memtype, global_ = attrs
+    if not prot & access.prot:
+        return None  # the full walk finds the fault
+    if write_phys is not None:
+        if not pde & _PAGE_ACCESSED:
+            write_phys(pde_addr, 4, pde | _PAGE_ACCESSED)
+        bits = _PAGE_ACCESSED | _PAGE_DIRTY if access is AccessType.WRITE else _PAGE_ACCESSED
+        if bits & ~pte:
+            write_phys(pte_addr, 4, pte | bits)
+    if not pte & _PAGE_DIRTY and access is not AccessType.WRITE:
+        prot &= ~PROT_WRITE
+    return Translation(vaddr, (pte & _ADDR_4K) | (vaddr & 0xFFF), 4096, prot, memtype, global_, 2)
 
 
 # -- enumeration and /sys/kernel/debug/page_tables-style dump --------------------------------

@@ -27,7 +27,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from emulator.kernel.core import PAGE_SIZE
+from emulator.kernel.core import PAGE_SHIFT, PAGE_SIZE
+from emulator.kernel.gfp import GFP_HIGHUSER
+from emulator.kernel.mm.page_alloc import alloc_pages, get_page, pfn_to_page, put_page
+from emulator.kernel.process import PROT_EXEC, PROT_WRITE, VM_SHARED
 
 if TYPE_CHECKING:
     from emulator.kernel.core import Kernel
@@ -71,17 +74,13 @@ class VmFault:
 
 
 def _page(pa: int):  # type: ignore[no-untyped-def]
-    from emulator.kernel.mm.page_alloc import pfn_to_page
-
     return pfn_to_page(pa >> 12)
 
 
 def alloc_user_page() -> int | None:
     """alloc_page(GFP_HIGHUSER_MOVABLE) without __GFP_ZERO: the caller fills it."""
-    from emulator.kernel.mm.page_alloc import alloc_pages, page_to_phys
-
-    page = alloc_pages(_user_gfp(), 0)
-    return None if page is None else int(page_to_phys(page))
+    page = alloc_pages(_GFP_HIGHUSER, 0)
+    return None if page is None else page.pfn << PAGE_SHIFT
 
 
 def clear_user_highpage(k: Kernel, pa: int) -> None:
@@ -101,8 +100,6 @@ def page_add_rmap(pa: int) -> None:
 
 def page_remove_rmap_and_put(pa: int) -> None:
     """page_remove_rmap + put_page: a PTE stops mapping the page; the last reference frees it."""
-    from emulator.kernel.mm.page_alloc import put_page
-
     page = _page(pa)
     page._mapcount -= 1
     put_page(page)
@@ -113,8 +110,6 @@ def page_count(pa: int) -> int:
 
 
 def _set_pte(k: Kernel, mm: MmStruct, vma: Vma, va: int, pa: int, writable: bool) -> None:
-    from emulator.kernel.process import PROT_EXEC
-
     k.pgtable.map_user_page(mm.pgd, va, pa, writable, bool(vma.prot & PROT_EXEC), vma.memtype)
 
 
@@ -127,8 +122,6 @@ def handle_mm_fault(
     """handle_mm_fault() → handle_pte_fault(), for an access the VMA allows: 0 when the PTE
     is fixed, else VM_FAULT_* bits. `atomic`: called from the TLB-fill hook, where only
     anonymous and copy-on-write faults are handled (others answer VM_FAULT_RETRY)."""
-    from emulator.kernel.process import PROT_WRITE, VM_SHARED
-
     va = addr & PAGE_MASK
     present = mm.pages.get(va)
     if present is not None:
@@ -148,8 +141,6 @@ def handle_mm_fault(
 
 def do_anonymous_page(k: Kernel, mm: MmStruct, vma: Vma, va: int) -> int:
     """A fresh zeroed page, mapped as the VMA allows."""
-    from emulator.kernel.process import PROT_WRITE
-
     pa = alloc_user_page()
     if pa is None:
         return VM_FAULT_OOM
@@ -179,8 +170,6 @@ def do_wp_page(k: Kernel, mm: MmStruct, vma: Vma, va: int, old: int, atomic: boo
 
 
 def _map_replacing(k: Kernel, mm: MmStruct, vma: Vma, va: int, pa: int, atomic: bool) -> None:
-    from emulator.kernel.process import PROT_EXEC
-
     k.pgtable.map_user_page(
         mm.pgd, va, pa, True, bool(vma.prot & PROT_EXEC), vma.memtype, flush=not atomic
     )
@@ -189,8 +178,6 @@ def _map_replacing(k: Kernel, mm: MmStruct, vma: Vma, va: int, pa: int, atomic: 
 def do_fault(k: Kernel, mm: MmStruct, vma: Vma, va: int, write: bool) -> int:
     """do_read_fault / do_cow_fault / do_shared_fault: vm_ops->fault finds the page; a
     private mapping written to gets its own copy, a shared one maps the page itself."""
-    from emulator.kernel.process import PROT_WRITE, VM_SHARED
-
     assert vma.vm_ops is not None and vma.vm_ops.fault is not None
     vmf = VmFault(vma, va, vma.pgoff + (va - vma.start) // PAGE_SIZE, write)
     ret = vma.vm_ops.fault(vmf)
@@ -214,8 +201,6 @@ def do_fault(k: Kernel, mm: MmStruct, vma: Vma, va: int, write: bool) -> int:
 
 
 def _put(pa: int) -> None:
-    from emulator.kernel.mm.page_alloc import put_page
-
     put_page(_page(pa))
 
 
@@ -225,9 +210,6 @@ def _put(pa: int) -> None:
 def copy_page_range(k: Kernel, dst: MmStruct, src: MmStruct) -> None:
     """fork's copy of the present PTEs: shared mappings map the same page, private ones share
     it read-only in both parent and child until a write copies it (copy_present_pte)."""
-    from emulator.kernel.mm.page_alloc import get_page
-    from emulator.kernel.process import PROT_WRITE, VM_SHARED
-
     wrprotect = False
     for va, pa in sorted(src.pages.items()):
         vma = src.find_vma(va)
@@ -267,7 +249,4 @@ def zap_page_range(k: Kernel, mm: MmStruct, start: int, end: int) -> None:
         k.cpu.flush_tlb()
 
 
-def _user_gfp() -> int:
-    from emulator.kernel.gfp import GFP_HIGHUSER
-
-    return int(GFP_HIGHUSER)
+_GFP_HIGHUSER = int(GFP_HIGHUSER)

@@ -69,7 +69,7 @@ class PageFlags(enum.IntFlag):
 
 
 #: Flags a page must not have when it is freed (PAGE_FLAGS_CHECK_AT_FREE).
-PAGE_FLAGS_CHECK_AT_FREE = (
+PAGE_FLAGS_CHECK_AT_FREE = int(
     PageFlags.PG_locked
     | PageFlags.PG_lru
     | PageFlags.PG_slab
@@ -97,10 +97,10 @@ class Page:
         "slab",
     )
 
-    def __init__(self, pfn: Pfn, zone: Zone, flags: PageFlags, refcount: int) -> None:
+    def __init__(self, pfn: Pfn, zone: Zone, flags: int, refcount: int) -> None:
         self.pfn = pfn
         self.zone = zone
-        self.flags = flags
+        self.flags = int(flags)  # PageFlags bits, kept as an int: the free lists test them
         self._refcount = refcount
         self._mapcount = -1  # page_mapcount() is _mapcount + 1, as in Linux
         self.private = 0  # the block's order while PG_buddy
@@ -121,7 +121,7 @@ class Page:
 
 def dump_flags(page: Page) -> str:
     """%pGp: '0x1000(reserved|zone=0)'."""
-    names = [f.name[3:] for f in PageFlags if f in page.flags and f.name]
+    names = [f.name[3:] for f in PageFlags if f & page.flags and f.name]
     return f"{int(page.flags):#x}({'|'.join([*names, f'zone={page.zone.idx}'])})"
 
 
@@ -216,8 +216,8 @@ class MemMap:
         for zone in self.pgdat.node_zones:
             if zone.zone_spans_pfn(pfn):
                 if self.is_reserved(pfn):
-                    return Page(Pfn(pfn), zone, PageFlags.PG_reserved, 1)
-                return Page(Pfn(pfn), zone, PageFlags(0), 0)
+                    return Page(Pfn(pfn), zone, int(PageFlags.PG_reserved), 1)
+                return Page(Pfn(pfn), zone, 0, 0)
         raise IndexError(f"pfn {pfn:#x} is not in DRAM: no struct page")
 
 
@@ -237,6 +237,9 @@ class PglistData:
         self.mem_map = self.node_mem_map
         self.min_free_kbytes = 0
         self.totalreserve_pages = 0
+        # node_zonelists, by the highest zone type an allocation allows (built on first use;
+        # dropped when a zone's managed pages change)
+        self.node_zonelists: dict[ZoneType, tuple[list[Zone], int]] = {}
 
     def pfn_valid(self, pfn: int) -> bool:
         return self.node_start_pfn <= pfn < self.node_start_pfn + self.node_spanned_pages

@@ -102,9 +102,19 @@ from emulator.kernel.mm.mmzone import totalhigh_pages as totalhigh_pages
 from emulator.kernel.mm.mmzone import totalram_pages as totalram_pages
 from emulator.kernel.mm.mmzone import zone_free_pages as zone_free_pages
 
-PG_locked, PG_dirty, PG_lru = PageFlags.PG_locked, PageFlags.PG_dirty, PageFlags.PG_lru
-PG_head, PG_slab, PG_reserved = PageFlags.PG_head, PageFlags.PG_slab, PageFlags.PG_reserved
-PG_private, PG_buddy = PageFlags.PG_private, PageFlags.PG_buddy
+# page->flags is a plain int (IntFlag arithmetic costs microseconds on every free-list move);
+# PageFlags names the bits for dump_page.
+PG_locked, PG_dirty, PG_lru = (
+    int(PageFlags.PG_locked),
+    int(PageFlags.PG_dirty),
+    int(PageFlags.PG_lru),
+)
+PG_head, PG_slab, PG_reserved = (
+    int(PageFlags.PG_head),
+    int(PageFlags.PG_slab),
+    int(PageFlags.PG_reserved),
+)
+PG_private, PG_buddy = int(PageFlags.PG_private), int(PageFlags.PG_buddy)
 
 
 # mm/internal.h: alloc_flags
@@ -164,6 +174,7 @@ def memblock_free_all(pgdat: PglistData) -> None:
         for pfn, order in reversed(blocks):
             add_to_free_list(pgdat.node_mem_map[pfn], zone, order)
         zone.managed_pages = zone.nr_free_pages
+        pgdat.node_zonelists.clear()
 
 
 def init_per_zone_wmark_min(pgdat: PglistData) -> None:
@@ -265,10 +276,10 @@ def __free_one_page(page: Page, pfn: int, zone: Zone, order: int) -> None:
 
 def find_free_block(zone: Zone, pfn: int) -> tuple[Pfn, int] | None:
     """The free block (first pfn, order) that contains pfn, if any."""
-    for order in range(NR_PAGE_ORDERS):
-        head = Pfn(pfn & ~((1 << order) - 1))
-        if head in zone.free_area[order].free_list:
-            return head, order
+    for order, area in enumerate(zone.free_area):
+        head = pfn & ~((1 << order) - 1)
+        if head in area.free_list:
+            return Pfn(head), order
     return None
 
 
@@ -288,10 +299,14 @@ def node_zonelist(pgdat: PglistData, gfp: gfp_t) -> tuple[list[Zone], int]:
     """The zones to try, highest first, and highest_zoneidx. Without a DMA zone (an ARM kernel
     without CONFIG_ZONE_DMA) __GFP_DMA means ZONE_NORMAL, as in Linux."""
     want = gfp_zone(gfp)
-    allowed = [z for z in pgdat.node_zones if z.zone_type <= want] or [
-        z for z in pgdat.node_zones if z.zone_type <= ZoneType.ZONE_NORMAL
-    ]
-    return [z for z in reversed(allowed) if z.managed_zone()], allowed[-1].idx
+    zonelist = pgdat.node_zonelists.get(want)
+    if zonelist is None:
+        allowed = [z for z in pgdat.node_zones if z.zone_type <= want] or [
+            z for z in pgdat.node_zones if z.zone_type <= ZoneType.ZONE_NORMAL
+        ]
+        zones = [z for z in reversed(allowed) if z.managed_zone()]
+        zonelist = pgdat.node_zonelists[want] = (zones, allowed[-1].idx)
+    return zonelist
 
 
 def zone_watermark_ok(z: Zone, order: int, mark: int, highest_zoneidx: int, flags: int) -> bool:

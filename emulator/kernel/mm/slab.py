@@ -455,7 +455,7 @@ def new_slab(s: KmemCache, gfp: gfp_t) -> Slab | None:
     )
     for p in _pages(page, order):
         p.slab_cache, p.slab = s, slab
-    page.flags |= PageFlags.PG_slab
+    page.flags |= int(PageFlags.PG_slab)
     if kmem_cache_debug(s):
         slab_debug.setup_slab_debug(s, slab)
     if s.ctor is not None:
@@ -471,7 +471,7 @@ def discard_slab(s: KmemCache, slab: Slab) -> None:
     s.slabs.remove(slab)
     for p in _pages(slab.page, slab.order):
         p.slab_cache, p.slab = None, None
-    slab.page.flags &= ~PageFlags.PG_slab
+    slab.page.flags &= ~int(PageFlags.PG_slab)
     __free_pages(slab.page, slab.order)
 
 

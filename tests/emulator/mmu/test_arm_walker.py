@@ -7,6 +7,7 @@ import ctypes
 import dataclasses
 import random
 import struct
+import unittest.mock
 from collections.abc import Iterator
 
 import pytest
@@ -734,3 +735,30 @@ def test_mappings_agree_with_walks(
             assert bad(res).kind == "translation"
         elif m.prot & R:
             assert ok(res).paddr == m.paddr + (vaddr - m.vaddr)
+
+
+@settings(max_examples=300, derandomize=True, deadline=None, database=None)
+@given(space=address_spaces())
+def test_the_small_page_fast_path_returns_what_the_full_walk_does(
+    space: tuple[ArmMmuState, dict[int, int], list[int]],
+) -> None:
+    """The TLB fill's common case (an L1 table entry, then a small page or an L2 fault entry),
+    with its per-state memo of decoded attributes, gives exactly the full walk's answer:
+    the same translation, or the same fault status, kind and message."""
+    state, words, vaddrs = space
+    mem = PhysMem()
+    mem.words = words
+    probes = vaddrs + [v ^ 0x1000 for v in vaddrs]
+    with unittest.mock.patch.object(arm, "_walk_small_page", lambda *a: None):
+        full = {
+            (v, a, u): walk(state, v, a, u, mem.read)
+            for v in probes
+            for a in (READ, WRITE, FETCH)
+            for u in (False, True)
+        }
+    for _ in range(2):  # the second round answers from the memo
+        for (vaddr, access, user), expected in full.items():
+            fast = arm._walk_small_page(state, vaddr, access, user, mem.read)
+            if isinstance(expected, Translation) and expected.page_size == 0x1000:
+                assert fast == expected  # every small page goes the fast way
+            assert walk(state, vaddr, access, user, mem.read) == expected

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ctypes
 import struct
+import unittest.mock
 from dataclasses import dataclass, field
 
 import pytest
@@ -23,6 +24,7 @@ from emulator.mmu import (
     MemType,
     Translation,
     WalkFault,
+    x86,
 )
 from emulator.mmu.x86 import (
     EFER_NXE,
@@ -719,3 +721,26 @@ def test_unicorn_sets_the_pde_accessed_flag_even_when_the_walk_faults(oracle: Or
     state = X86MmuState(X86_CR0_PG | CR0_PE, POOL, 0)
     assert isinstance(walk(state, 0x1000, READ, False, oracle.read, oracle.write), WalkFault)
     assert not oracle.read(POOL, 4) & A  # the walker: only a walk that succeeds sets A
+
+
+@settings(max_examples=400, derandomize=True, deadline=None, database=None)
+@given(scenario=scenarios())
+def test_the_small_page_fast_path_does_what_the_full_walk_does(scenario: Scenario) -> None:
+    """The TLB fill's common case (a page-table PDE, then a 4 KiB page or a PTE not present),
+    with its per-state memo of decoded rights, gives exactly the full walk's answer and
+    leaves the same accessed and dirty flags, access after access."""
+    s = scenario.state
+    fast_ram, full_ram = Ram(), Ram()
+    for addr, (value, size) in scenario.entries.items():
+        fast_ram.put(addr, value, size)
+        full_ram.put(addr, value, size)
+    for va, access in scenario.accesses * 2:  # repeated: the memo answers, flags are set
+        with unittest.mock.patch.object(x86, "_walk_small_page", lambda *a: None):
+            expected = walk(s, va, access, scenario.user, full_ram.read, full_ram.write)
+        fast_writes = len(fast_ram.writes)
+        if isinstance(expected, Translation) and expected.page_size == 0x1000 and not s.pae:
+            fast = x86._walk_small_page(s, va, access, scenario.user, fast_ram.read, None)
+            assert fast is not None and fast.paddr == expected.paddr  # taken, and no writes
+            assert len(fast_ram.writes) == fast_writes
+        assert walk(s, va, access, scenario.user, fast_ram.read, fast_ram.write) == expected
+        assert fast_ram.writes == full_ram.writes
