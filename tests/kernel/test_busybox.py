@@ -140,3 +140,78 @@ def test_the_package_is_checked_against_its_pinned_digest_and_unpacked(tmp_path,
     (tmp_path / pkg.filename).write_bytes(deb)
     path = fb.busybox("armv7")
     assert path.read_bytes() == b"\x7fELF fake" and path.stat().st_mode & 0o111
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_free_reports_the_kernels_memory_totals(capsys, arch):
+    status, out, _ = bb(capsys, arch, None, "free")
+    assert status == 0
+    header, mem, swap = out.splitlines()
+    assert header.split() == ["total", "used", "free", "shared", "buff/cache", "available"]
+    total, used, free = (int(x) for x in mem.split()[1:4])
+    assert mem.startswith("Mem:") and total in (1047552, 1045504) and used + free == total
+    assert 0 < used < 8192  # the kernel's own pages and the shell's
+    assert swap.split() == ["Swap:", "0", "0", "0"]
+
+
+SCRIPT = """\
+echo hi | cat
+cat /etc/motd | wc -l
+uname -m | tr a-z A-Z
+for i in 1 2 3; do echo n$i; done | tail -1
+x=$(echo sub | sed s/sub/shell/); echo $x
+sleep 1 && echo slept
+(exit 3); echo status $?
+false || echo or
+yes | head -2
+ls /proc/self/ | grep -c exe
+echo $((6 * 7))
+"""
+
+
+@pytest.mark.parametrize("arch, machine", [("armv7", "ARMV7L"), ("x86", "I686")])
+def test_sh_c_runs_pipelines_substitutions_and_applets_through_proc_self_exe(
+    capsys, arch, machine, root
+):
+    status, out, _ = bb(capsys, arch, root, "sh", "-c", SCRIPT + "exit 7")
+    assert status == 7
+    assert out.splitlines() == [
+        "hi",
+        "3",
+        machine,
+        "n3",
+        "shell",
+        "slept",
+        "status 3",
+        "or",
+        "y",
+        "y",
+        "1",
+        "42",
+    ]
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_an_interactive_shell_reads_its_commands_from_the_console(capsys, monkeypatch, arch):
+    import emulator.cli
+
+    lines = [b"echo typed\n", b"exit 4\n"]
+    monkeypatch.setattr(
+        emulator.cli, "_stdin_reader", lambda: lambda: lines.pop(0) if lines else None
+    )
+    status, out, _ = bb(capsys, arch, None, "sh")
+    assert status == 4
+    assert "/ # echo typed\ntyped\n/ # exit 4\n" in out
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_top_and_uptime_read_proc_stat_and_loadavg(capsys, arch):
+    status, out, _ = bb(capsys, arch, None, "sh", "-c", "top -b -n 1; uptime")
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("Mem: ") and " free, " in lines[0]
+    assert lines[1].startswith("CPU:") and "% idle" in lines[1]
+    assert lines[2].startswith("Load average: 0.00 0.00 0.00 ")
+    assert lines[3].split() == ["PID", "PPID", "USER", "STAT", "VSZ", "%VSZ", "%CPU", "COMMAND"]
+    assert any(line.split()[-4:] == ["top", "-b", "-n", "1"] for line in lines[4:])
+    assert "up 0 min,  0 users,  load average: 0.00, 0.00, 0.00" in lines[-1]

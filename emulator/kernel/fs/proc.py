@@ -206,6 +206,36 @@ def uptime() -> str:
     return f"{up // 10**9}.{up // 10**7 % 100:02d} {idle // 10**9}.{idle // 10**7 % 100:02d}\n"
 
 
+def stat() -> str:
+    """fs/proc/stat.c: CPU time in USER_HZ (100) ticks from the virtual clock — busy time is
+    all user time (the kernel model's own work takes no virtual time), idle time is the time
+    the CPU waited in wfi/hlt or with every task asleep — and the process counters (context
+    switches and interrupts are not counted: 0)."""
+    k = current_kernel()
+    clock = k.machine.clock
+    idle = clock.idle_ns // 10**7
+    user = max(0, clock.now() // 10**7 - idle)
+    pm = k.subsystems.get("process")
+    tasks = list(pm.tasks.values()) if pm is not None else []
+    forks = pm.next_pid - 1 if pm is not None else 0
+    running = sum(1 for t in tasks if t.state in ("running", "runnable")) or 1
+    cpu = f"{user} 0 0 {idle} 0 0 0 0 0 0"
+    return (
+        f"cpu  {cpu}\ncpu0 {cpu}\nintr 0\nctxt 0\nbtime 0\nprocesses {forks}\n"
+        f"procs_running {running}\nprocs_blocked 0\nsoftirq 0 0 0 0 0 0 0 0 0 0 0\n"
+    )
+
+
+def loadavg() -> str:
+    """fs/proc/loadavg.c: the load averages (not computed: 0.00) and runnable/total tasks,
+    and the last pid handed out."""
+    pm = current_kernel().subsystems.get("process")
+    tasks = list(pm.tasks.values()) if pm is not None else []
+    running = sum(1 for t in tasks if t.state in ("running", "runnable")) or 1
+    last = pm.next_pid - 1 if pm is not None else 0
+    return f"0.00 0.00 0.00 {running}/{len(tasks)} {last}\n"
+
+
 MOUNTS = (
     ("rootfs", "/", "rootfs", "rw"),
     ("devtmpfs", "/dev", "devtmpfs", "rw,relatime,mode=755"),

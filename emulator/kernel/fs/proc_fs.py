@@ -32,6 +32,8 @@ _ROOT_FILES: dict[str, Callable[[], str]] = {
     "uptime": proc.uptime,
     "interrupts": proc.interrupts,
     "mounts": proc.mounts,
+    "stat": proc.stat,
+    "loadavg": proc.loadavg,
 }
 
 
