@@ -253,6 +253,47 @@ def sys_sched_getaffinity(k: Kernel, task: Task, a: list[int]) -> int:
     return 4
 
 
+def _prio_targets(k: Kernel, task: Task, which: int, who: int) -> list[Task] | int:
+    pm = processes(k)
+    live = [t for t in pm.tasks.values() if t.state != "zombie"]
+    if which == 0:  # PRIO_PROCESS
+        t = task if who == 0 else pm.tasks.get(who)
+        return [t] if t is not None and t.state != "zombie" else []
+    if which == 1:  # PRIO_PGRP
+        pgrp = getattr(task, "pgrp", task.pid) if who == 0 else who
+        return [t for t in live if getattr(t, "pgrp", t.pid) == pgrp]
+    if which == 2:  # PRIO_USER: everyone is root
+        return live if who == 0 else []
+    return -EINVAL
+
+
+@syscall("getpriority")
+def sys_getpriority(k: Kernel, task: Task, a: list[int]) -> int:
+    """kernel/sys.c: the best (lowest) nice value of the targets, returned as 20 - nice so
+    that it is never negative (the C library turns it back)."""
+    targets = _prio_targets(k, task, a[0], a[1])
+    if isinstance(targets, int):
+        return targets
+    if not targets:
+        return -ESRCH
+    return 20 - min(getattr(t, "nice", 0) for t in targets)
+
+
+@syscall("setpriority")
+def sys_setpriority(k: Kernel, task: Task, a: list[int]) -> int:
+    """Nice values are kept (clamped to -20..19, as for root) but do not change scheduling:
+    the scheduler is first come, first served."""
+    targets = _prio_targets(k, task, a[0], a[1])
+    if isinstance(targets, int):
+        return targets
+    if not targets:
+        return -ESRCH
+    nice = min(19, max(-20, a[2] - (1 << 32) if a[2] & 0x8000_0000 else a[2]))
+    for t in targets:
+        t.nice = nice  # type: ignore[attr-defined]
+    return 0
+
+
 @syscall("sched_setaffinity")
 def sys_sched_setaffinity(k: Kernel, task: Task, a: list[int]) -> int:
     mask = copy_from_user(k, a[2], min(a[1], 4)) if a[1] else b""

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -89,6 +90,10 @@ int main(void)
     cpu_set_t set;
     CPU_ZERO(&set);
     CHECK(sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) == 1);
+    CHECK(setpriority(PRIO_PROCESS, 0, 5));
+    CHECK(getpriority(PRIO_PROCESS, 0));
+    CHECK(getpriority(PRIO_PROCESS, 999));
+    CHECK(setpriority(PRIO_PROCESS, 0, -40) == 0 && getpriority(PRIO_PROCESS, 0) == -20);
     struct timespec t0, t1, d = {0, 2000000};
     clock_gettime(CLOCK_MONOTONIC, &t0);
     CHECK(clock_nanosleep(CLOCK_MONOTONIC, 0, &d, NULL));

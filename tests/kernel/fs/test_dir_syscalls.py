@@ -1,6 +1,6 @@
 """Directory-changing system calls from a static musl program on both boards: mkdir/mkdirat,
 link counts, renameat2 flags, rename's errors, symlink, utimensat, rmdir/unlink errors; plus
-getgroups, sched_getaffinity and clock_nanosleep."""
+getgroups, sched_getaffinity, get/setpriority and clock_nanosleep."""
 
 from __future__ import annotations
 
@@ -41,6 +41,10 @@ unlink("/tmp/d/nothing") = -1 errno=2
 mkdir("/nonexistent/x", 0755) = -1 errno=2
 getgroups(4, groups) = 0 errno=0
 sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) == 1 = 1 errno=0
+setpriority(PRIO_PROCESS, 0, 5) = 0 errno=0
+getpriority(PRIO_PROCESS, 0) = 5 errno=0
+getpriority(PRIO_PROCESS, 999) = -1 errno=3
+setpriority(PRIO_PROCESS, 0, -40) == 0 && getpriority(PRIO_PROCESS, 0) == -20 = 1 errno=0
 clock_nanosleep(CLOCK_MONOTONIC, 0, &d, NULL) = 0 errno=0
 slept >= 2ms: 1
 """
