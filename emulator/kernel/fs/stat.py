@@ -151,43 +151,16 @@ def vfs_statfs(k: Kernel, sb: str) -> tuple[int, ...]:
     return (magic, PAGE_SIZE, blocks, blocks, blocks, files, files, NAME_MAX, PAGE_SIZE, flags)
 
 
-def _statfs64(k: Kernel, sb: str) -> bytes:
+# struct statfs64 packed to 4 (ARM EABI and i386 alike) and the 32-bit struct statfs.
+STATFS64_FMT, STATFS_FMT = "<IIQQQQQiiIII16x", "<IIIIIIIiiIII16x"
+
+
+def _statfs(k: Kernel, sb: str, fmt: str) -> bytes:
+    """do_statfs64() / do_statfs_native() (fs/statfs.c): vfs_statfs() in the user layout."""
     t, bsize, blocks, bfree, bavail, files, ffree, namelen, frsize, flags = vfs_statfs(k, sb)
     fsid = SB_DEV.get(sb, 1)
     return struct.pack(
-        "<IIQQQQQiiIII16x",
-        t,
-        bsize,
-        blocks,
-        bfree,
-        bavail,
-        files,
-        ffree,
-        fsid,
-        0,
-        namelen,
-        frsize,
-        flags,
-    )
-
-
-def _statfs32(k: Kernel, sb: str) -> bytes:
-    t, bsize, blocks, bfree, bavail, files, ffree, namelen, frsize, flags = vfs_statfs(k, sb)
-    fsid = SB_DEV.get(sb, 1)
-    return struct.pack(
-        "<IIIIIIIiiIII16x",
-        t,
-        bsize,
-        blocks,
-        bfree,
-        bavail,
-        files,
-        ffree,
-        fsid,
-        0,
-        namelen,
-        frsize,
-        flags,
+        fmt, t, bsize, blocks, bfree, bavail, files, ffree, fsid, 0, namelen, frsize, flags
     )
 
 
@@ -205,41 +178,33 @@ def _size_ok(k: Kernel, size: int) -> bool:
     return size == 84 or (size == 88 and k.machine.board.arch == "armv7")
 
 
+def _put_statfs(k: Kernel, sb: str | int, buf: int, fmt: str) -> int:
+    """The tail of the statfs syscalls: an errno from the lookup, or the struct copied out."""
+    if isinstance(sb, int):
+        return sb
+    copy_to_user(k, buf, _statfs(k, sb, fmt))
+    return 0
+
+
 @syscall("statfs64")
 def sys_statfs64(k: Kernel, task: Task, a: list[int]) -> int:
     if not _size_ok(k, a[1]):
         return -EINVAL
-    sb = _sb_of_path(k, task, a[0])
-    if isinstance(sb, int):
-        return sb
-    copy_to_user(k, a[2], _statfs64(k, sb))
-    return 0
+    return _put_statfs(k, _sb_of_path(k, task, a[0]), a[2], STATFS64_FMT)
 
 
 @syscall("fstatfs64")
 def sys_fstatfs64(k: Kernel, task: Task, a: list[int]) -> int:
     if not _size_ok(k, a[1]):
         return -EINVAL
-    sb = _sb_of_fd(task, a[0])
-    if isinstance(sb, int):
-        return sb
-    copy_to_user(k, a[2], _statfs64(k, sb))
-    return 0
+    return _put_statfs(k, _sb_of_fd(task, a[0]), a[2], STATFS64_FMT)
 
 
 @syscall("statfs")
 def sys_statfs(k: Kernel, task: Task, a: list[int]) -> int:
-    sb = _sb_of_path(k, task, a[0])
-    if isinstance(sb, int):
-        return sb
-    copy_to_user(k, a[1], _statfs32(k, sb))
-    return 0
+    return _put_statfs(k, _sb_of_path(k, task, a[0]), a[1], STATFS_FMT)
 
 
 @syscall("fstatfs")
 def sys_fstatfs(k: Kernel, task: Task, a: list[int]) -> int:
-    sb = _sb_of_fd(task, a[0])
-    if isinstance(sb, int):
-        return sb
-    copy_to_user(k, a[1], _statfs32(k, sb))
-    return 0
+    return _put_statfs(k, _sb_of_fd(task, a[0]), a[1], STATFS_FMT)
