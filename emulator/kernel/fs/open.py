@@ -24,8 +24,8 @@ from emulator.kernel.fs.fcntl import O_WRONLY
 from emulator.kernel.fs.file_table import fput
 from emulator.kernel.fs.inode import S_ISDIR, S_ISREG
 from emulator.kernel.fs.read_write import arg64
-from emulator.kernel.fs.syscalls import _dir, _fd, _file, _path, files
-from emulator.kernel.syscalls import copy_to_user, syscall
+from emulator.kernel.fs.syscalls import _dir, _fd, _file, _path, do_getdents, files
+from emulator.kernel.syscalls import syscall
 
 if TYPE_CHECKING:
     from emulator.kernel.core import Kernel
@@ -118,14 +118,7 @@ def sys_fsync(k: Kernel, task: Task, a: list[int]) -> int:
 
 @syscall("getdents")
 def sys_getdents(k: Kernel, task: Task, a: list[int]) -> int:
-    f = _file(task, a[0])
-    if f is None:
-        return -EBADF
-    data = vfs.vfs_getdents(f, a[2])
-    if isinstance(data, int):
-        return data
-    copy_to_user(k, a[1], data)
-    return len(data)
+    return do_getdents(k, task, a, vfs.vfs_getdents)
 
 
 # -- attributes -----------------------------------------------------------------------------------

@@ -45,6 +45,8 @@ from emulator.kernel.wait import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from emulator.kernel.core import Kernel
     from emulator.kernel.fs.inode import Dentry, File, Kstat
     from emulator.kernel.process import Task
@@ -309,16 +311,24 @@ def sys_fstatat64(k: Kernel, task: Task, a: list[int]) -> int:
     return _stat_out(k, stat(path, cwd=cwd), a[2])
 
 
-@syscall("getdents64")
-def sys_getdents64(k: Kernel, task: Task, a: list[int]) -> int:
+def do_getdents(
+    k: Kernel, task: Task, a: list[int], readdir: Callable[[File, int], bytes | int]
+) -> int:
+    """fs/readdir.c getdents()/getdents64() on (fd, dirent, count): the records `readdir`
+    fills (vfs_getdents or vfs_getdents64) copied out; their length, or an errno."""
     f = _file(task, a[0])
     if f is None:
         return -EBADF
-    data = vfs.vfs_getdents64(f, a[2])
+    data = readdir(f, a[2])
     if isinstance(data, int):
         return data
     copy_to_user(k, a[1], data)
     return len(data)
+
+
+@syscall("getdents64")
+def sys_getdents64(k: Kernel, task: Task, a: list[int]) -> int:
+    return do_getdents(k, task, a, vfs.vfs_getdents64)
 
 
 FIONREAD, FIONBIO, FIONCLEX, FIOCLEX = 0x541B, 0x5421, 0x5450, 0x5451
