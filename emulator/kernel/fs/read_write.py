@@ -107,55 +107,19 @@ def _check_pos(f: File, pos: int) -> int:
     return 0 if f.f_mode & FMODE_PREAD else -ESPIPE
 
 
-@syscall("readv")
-def sys_readv(k: Kernel, task: Task, a: list[int]) -> int | object:
+def do_preadv(
+    k: Kernel,
+    task: Task,
+    a: list[int],
+    pos: int | None,
+    write: bool,
+    key: tuple[int, int, int] | None = None,
+) -> int | object:
+    """do_readv/do_writev (pos None: at the file position) and do_preadv/do_pwritev()
+    (fs/read_write.c) on (fd, iov, iovcnt)."""
     f = _file(task, a[0])
     if f is None:
         return -EBADF
-    vecs = _iov(k, a[1], a[2])
-    return vecs if isinstance(vecs, int) else do_readv(k, task, f, vecs, None)
-
-
-@syscall("writev")
-def sys_writev(k: Kernel, task: Task, a: list[int]) -> int | object:
-    f = _file(task, a[0])
-    if f is None:
-        return -EBADF
-    vecs = _iov(k, a[1], a[2])
-    key = (a[0], a[1], a[2] | 1 << 32)  # (not the same call as a write(2) of these words)
-    return vecs if isinstance(vecs, int) else do_writev(k, task, f, vecs, None, key)
-
-
-@syscall("pread64")
-def sys_pread64(k: Kernel, task: Task, a: list[int]) -> int | object:
-    f = _file(task, a[0])
-    if f is None:
-        return -EBADF
-    pos = arg64(k, a, 4, 3)
-    err = _check_pos(f, pos)
-    return err or do_readv(k, task, f, [(a[1], a[2])], pos)
-
-
-@syscall("pwrite64")
-def sys_pwrite64(k: Kernel, task: Task, a: list[int]) -> int | object:
-    f = _file(task, a[0])
-    if f is None:
-        return -EBADF
-    pos = arg64(k, a, 4, 3)
-    err = _check_pos(f, pos)
-    return err or do_writev(k, task, f, [(a[1], a[2])], pos)
-
-
-def _preadv2(k: Kernel, task: Task, a: list[int], write: bool, flags: int) -> int | object:
-    """preadv2/pwritev2: RWF_* flags (accepted, no effect), and offset -1 = file position."""
-    if flags & ~RWF_SUPPORTED:
-        return -EOPNOTSUPP
-    f = _file(task, a[0])
-    if f is None:
-        return -EBADF
-    pos: int | None = arg64(k, a, 3, 3)
-    if pos == -1:
-        pos = None
     if pos is not None:
         err = _check_pos(f, pos)
         if err:
@@ -163,31 +127,58 @@ def _preadv2(k: Kernel, task: Task, a: list[int], write: bool, flags: int) -> in
     vecs = _iov(k, a[1], a[2])
     if isinstance(vecs, int):
         return vecs
-    return (do_writev if write else do_readv)(k, task, f, vecs, pos)
+    if write:
+        return do_writev(k, task, f, vecs, pos, key)
+    return do_readv(k, task, f, vecs, pos)
 
 
-def _preadv_plain(k: Kernel, task: Task, a: list[int], write: bool) -> int | object:
+@syscall("readv")
+def sys_readv(k: Kernel, task: Task, a: list[int]) -> int | object:
+    return do_preadv(k, task, a, None, False)
+
+
+@syscall("writev")
+def sys_writev(k: Kernel, task: Task, a: list[int]) -> int | object:
+    key = (a[0], a[1], a[2] | 1 << 32)  # (not the same call as a write(2) of these words)
+    return do_preadv(k, task, a, None, True, key)
+
+
+def _pread(k: Kernel, task: Task, a: list[int], write: bool) -> int | object:
+    """ksys_pread64/ksys_pwrite64() (fs/read_write.c): (fd, buf, count, 64-bit pos)."""
     f = _file(task, a[0])
     if f is None:
         return -EBADF
-    pos = arg64(k, a, 3, 3)
+    pos = arg64(k, a, 4, 3)
     err = _check_pos(f, pos)
-    if err:
-        return err
-    vecs = _iov(k, a[1], a[2])
-    if isinstance(vecs, int):
-        return vecs
-    return (do_writev if write else do_readv)(k, task, f, vecs, pos)
+    return err or (do_writev if write else do_readv)(k, task, f, [(a[1], a[2])], pos)
+
+
+@syscall("pread64")
+def sys_pread64(k: Kernel, task: Task, a: list[int]) -> int | object:
+    return _pread(k, task, a, False)
+
+
+@syscall("pwrite64")
+def sys_pwrite64(k: Kernel, task: Task, a: list[int]) -> int | object:
+    return _pread(k, task, a, True)
+
+
+def _preadv2(k: Kernel, task: Task, a: list[int], write: bool, flags: int) -> int | object:
+    """preadv2/pwritev2: RWF_* flags (accepted, no effect), and offset -1 = file position."""
+    if flags & ~RWF_SUPPORTED:
+        return -EOPNOTSUPP
+    pos = arg64(k, a, 3, 3)
+    return do_preadv(k, task, a, None if pos == -1 else pos, write)
 
 
 @syscall("preadv")
 def sys_preadv(k: Kernel, task: Task, a: list[int]) -> int | object:
-    return _preadv_plain(k, task, a, False)
+    return do_preadv(k, task, a, arg64(k, a, 3, 3), False)
 
 
 @syscall("pwritev")
 def sys_pwritev(k: Kernel, task: Task, a: list[int]) -> int | object:
-    return _preadv_plain(k, task, a, True)
+    return do_preadv(k, task, a, arg64(k, a, 3, 3), True)
 
 
 @syscall("preadv2")
