@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from emulator.kernel.core import current_kernel
-from emulator.kernel.errno import ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR
+from emulator.kernel.errno import EEXIST, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR
 from emulator.kernel.fs.inode import (
     S_IFDIR,
     S_IFMT,
@@ -257,3 +257,13 @@ def new_dir_inode(state: VfsState, perm: int = 0o755, sb: str = "rootfs") -> Ino
     return Inode(
         state.inos.get_next_ino(), S_IFDIR | perm, i_sb=sb, children={}, i_fop=simple_dir_operations
     )
+
+
+def simple_add_entry(parent: Inode, name: str, inode: Inode) -> int:
+    """`inode` as `name` in the in-memory directory `parent`, as proc_register() and
+    kernfs_add_one() link a new entry; -EEXIST if the name is taken."""
+    assert parent.children is not None
+    if name in parent.children:
+        return -EEXIST
+    parent.children[name] = inode
+    return 0

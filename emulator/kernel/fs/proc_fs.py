@@ -17,11 +17,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from emulator.kernel.errno import EEXIST, ENOENT, ENOTDIR
+from emulator.kernel.errno import ENOENT, ENOTDIR
 from emulator.kernel.fs import proc
 from emulator.kernel.fs.inode import S_IFLNK, S_IFREG, S_ISDIR, Dentry, Inode
 from emulator.kernel.fs.libfs import proc_file_operations
-from emulator.kernel.fs.namei import new_dir_inode, vfs_state
+from emulator.kernel.fs.namei import new_dir_inode, simple_add_entry, vfs_state
 
 if TYPE_CHECKING:
     from emulator.kernel.core import Kernel
@@ -76,14 +76,7 @@ def _parent_dir(path: str, kernel: Kernel | None) -> tuple[Inode, str] | int:
 
 def _add(path: str, inode: Inode, kernel: Kernel | None) -> int:
     r = _parent_dir(path, kernel)
-    if isinstance(r, int):
-        return r
-    parent, name = r
-    assert parent.children is not None
-    if name in parent.children:
-        return -EEXIST
-    parent.children[name] = inode
-    return 0
+    return r if isinstance(r, int) else simple_add_entry(*r, inode)
 
 
 def proc_create_single(

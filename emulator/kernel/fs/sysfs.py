@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from emulator.kernel.core import PAGE_SIZE
-from emulator.kernel.errno import EACCES, EEXIST, EINVAL, ENOENT, ENOTDIR
+from emulator.kernel.errno import EACCES, EINVAL, ENOENT, ENOTDIR
 from emulator.kernel.fs.inode import (
     FMODE_WRITE,
     S_IFLNK,
@@ -33,7 +33,7 @@ from emulator.kernel.fs.inode import (
     Inode,
 )
 from emulator.kernel.fs.libfs import generic_file_llseek, seq_read
-from emulator.kernel.fs.namei import new_dir_inode, vfs_state
+from emulator.kernel.fs.namei import new_dir_inode, simple_add_entry, vfs_state
 
 if TYPE_CHECKING:
     from emulator.kernel.core import Kernel
@@ -119,14 +119,7 @@ def _walk(path: str, kernel: Kernel | None, create: bool) -> tuple[Inode, str] |
 
 def _add(path: str, inode: Inode, kernel: Kernel | None) -> int:
     r = _walk(path, kernel, create=True)
-    if isinstance(r, int):
-        return r
-    parent, name = r
-    assert parent.children is not None
-    if name in parent.children:
-        return -EEXIST
-    parent.children[name] = inode
-    return 0
+    return r if isinstance(r, int) else simple_add_entry(*r, inode)
 
 
 def sysfs_create_dir(path: str, *, kernel: Kernel | None = None) -> int:
