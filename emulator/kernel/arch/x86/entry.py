@@ -233,15 +233,7 @@ def _set_thread_area(k: Kernel, u_info: int) -> int:
 
 
 #: eax (the call number), then the arguments ebx, ecx, edx, esi, edi, ebp: one batch per call
-_SYSCALL_REGS = (
-    X.UC_X86_REG_EAX,
-    X.UC_X86_REG_EBX,
-    X.UC_X86_REG_ECX,
-    X.UC_X86_REG_EDX,
-    X.UC_X86_REG_ESI,
-    X.UC_X86_REG_EDI,
-    X.UC_X86_REG_EBP,
-)
+_SYSCALL_REGS = _GENERAL_REGS
 
 
 #: the vector of `int $0x80` (IA32_SYSCALL_VECTOR)
